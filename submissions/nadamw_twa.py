@@ -8,6 +8,7 @@ step hint), twa_learning_rate, twa_weight_decay, twa_bits (0: a float32 basis; e
 basis is quantised to that many bits) and twa_holdout (0: TWA-t, X trained on the training
 batches; > 0: TWA-v, that fraction of the training examples -- chosen by a hash of each
 example's inputs -- is left out of phase 1 and X is trained on it alone).
+Each phase has its own compiled step (the update for global_step < switch is phase 1's).
 Batch-norm statistics: kept (the running statistics of training, which continue in phase 2).
 Scoring reads `validation/<metric>`: the raw weights, which in phase 2 are the trained
 average w(X).
@@ -26,7 +27,8 @@ def switch_step(workload, hyperparameters) -> int:
   return max(1, round(hyperparameters.twa_switch_fraction * workload.step_hint))
 
 
-def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
+def make_tx(workload, hyperparameters, phase=None) -> optax.GradientTransformation:
+  """The TWA transformation; `phase` 1 or 2 builds that phase's program alone (same state)."""
   h = hyperparameters
   n = int(h.twa_checkpoints)
   switch = switch_step(workload, h)
@@ -34,11 +36,24 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   return averaging.trainable_weight_averaging(
       baseline.make_tx(workload, h), num_checkpoints=n, every=every, switch=switch,
       start=max(1, switch - (n - 1) * every), learning_rate=h.twa_learning_rate,
-      weight_decay=h.twa_weight_decay, bits=int(h.twa_bits) or None)
+      weight_decay=h.twa_weight_decay, bits=int(h.twa_bits) or None, phase=phase)
 
 
+# One compiled step per phase, picked by the step count: cheaper than one program holding
+# both phases (see `trainable_weight_averaging`'s `phase`); the optimizer state is the same.
 _SUBMISSION = OptaxSubmission(make_tx=make_tx, eval_params=averaging.twa_params)
+_PHASES = {phase: OptaxSubmission(make_tx=lambda w, h, phase=phase: make_tx(w, h, phase))
+           for phase in (1, 2)}
 globals().update(_SUBMISSION.module_functions())
+
+
+def update_params(workload, current_param_container, current_params_types, model_state,
+                  hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step,
+                  rng, train_state=None):
+  phase = 1 if global_step < switch_step(workload, hyperparameters) else 2
+  return _PHASES[phase].update_params(
+      workload, current_param_container, current_params_types, model_state, hyperparameters,
+      batch, loss_type, optimizer_state, eval_results, global_step, rng, train_state)
 
 
 @jax.jit

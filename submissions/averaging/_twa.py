@@ -110,7 +110,8 @@ def _basis_sharding(n: int):
 def trainable_weight_averaging(
     inner: optax.GradientTransformation, num_checkpoints: int, every: int, switch: int,
     start: int = 0, learning_rate: optax.ScalarOrSchedule = 0.01, weight_decay: float = 0.0,
-    bits: int | None = None, shard_basis: bool = False) -> optax.GradientTransformationExtraArgs:
+    bits: int | None = None, shard_basis: bool = False,
+    phase: int | None = None) -> optax.GradientTransformationExtraArgs:
   """`inner` until update `switch`, then TWA: AdamW on layer-wise coefficients X of the
   checkpoints stored along the way.
 
@@ -124,6 +125,12 @@ def trainable_weight_averaging(
     weight_decay: AdamW's decoupled weight decay on X (pulls w towards the mean).
     bits: quantise the basis to this many bits (None: float32).
     shard_basis: split the checkpoint axis across devices.
+    phase: None: one program that picks the phase from the step count (pure optax). 1 or 2:
+      the program of that phase alone (phase 1 includes the switch), for a caller that
+      knows the step and compiles one step per phase: on XLA's CPU backend a phase-2 branch
+      present in the program costs phase-1 steps ~40% (the coefficients' gradient inside a
+      conditional), and in phase 2 the inner optimizer then does not run. The states of
+      all three are the same.
 
   Returns:
     A transformation whose state is a `TwaState`.
@@ -213,6 +220,10 @@ def trainable_weight_averaging(
     if params is None:
       raise ValueError('TWA needs the params: call update(grads, state, params)')
     count = optax.safe_increment(state.count)
+    if phase == 2:
+      updates, coeffs, coeff_state = phase2(grads, state, params)
+      return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state, count=count)
+
     # The inner optimizer runs throughout (in phase 2 its updates are discarded), and each
     # `lax.cond` below either writes a buffer in place or reads the large ones without
     # returning them: XLA copies no large buffer at any step.
@@ -232,10 +243,14 @@ def trainable_weight_averaging(
       jump = jax.tree.map(lambda m, p: m.astype(p.dtype) - p, state.mean, params)
       return jump, coeffs, coeff_tx.init(coeffs)
 
-    branch = jnp.where(count < switch, 0, jnp.where(count == switch, 1, 2))
-    updates, coeffs, coeff_state = jax.lax.switch(
-        branch, (lambda o: o, at_switch, lambda o: phase2(grads, state, params)),
-        (updates, state.coeffs, state.coeff_state))
+    operand = (updates, state.coeffs, state.coeff_state)
+    if phase == 1:
+      updates, coeffs, coeff_state = jax.lax.cond(count == switch, at_switch, lambda o: o,
+                                                  operand)
+    else:
+      branch = jnp.where(count < switch, 0, jnp.where(count == switch, 1, 2))
+      updates, coeffs, coeff_state = jax.lax.switch(
+          branch, (lambda o: o, at_switch, lambda o: phase2(grads, state, params)), operand)
     return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state)
 
   return optax.GradientTransformationExtraArgs(init, update)

@@ -53,15 +53,19 @@ def problem(seed=0):
   return params, checkpoints, optimum, loss
 
 
-def train_twa(bits=None, steps=400, shard_basis=False, seed=0):
+def train_twa(bits=None, steps=400, shard_basis=False, seed=0, per_phase=False):
+  """Trains TWA; with `per_phase`, one program per phase, chosen by the step count."""
   params, checkpoints, optimum, loss = problem(seed)
-  tx = averaging.trainable_weight_averaging(replay(checkpoints), num_checkpoints=N, every=1,
-                                            switch=N, learning_rate=0.05, bits=bits,
-                                            shard_basis=shard_basis)
-  state = tx.init(params)
-  step = jax.jit(lambda p, s: tx.update(jax.grad(loss)(p), s, p))
+  make = lambda phase: averaging.trainable_weight_averaging(
+      replay(checkpoints), num_checkpoints=N, every=1, switch=N, learning_rate=0.05, bits=bits,
+      shard_basis=shard_basis, phase=phase)
+  txs = {phase: make(phase) for phase in ((1, 2) if per_phase else (None,))}
+  steps_by_phase = {k: jax.jit(lambda p, s, tx=tx: tx.update(jax.grad(loss)(p), s, p))
+                    for k, tx in txs.items()}
+  state = next(iter(txs.values())).init(params)
   trajectory = []
-  for _ in range(N + steps):
+  for t in range(N + steps):
+    step = steps_by_phase[None if not per_phase else (1 if t < N else 2)]
     updates, state = step(params, state)
     params = optax.apply_updates(params, updates)
     trajectory.append(params)
@@ -88,6 +92,15 @@ def test_twa_recovers_the_optimum_in_the_span():
                     zip(jax.tree.leaves(trajectory[N - 1]), jax.tree.leaves(optimum)))
   assert start_error > 0.1
   assert {c.shape for c in jax.tree.leaves(state.coeffs)} == {(N,)}
+
+
+@pytest.mark.parametrize('bits', [None, 8])
+def test_one_program_per_phase_matches_the_single_program(bits):
+  single, state, *_ = train_twa(bits=bits, steps=20)
+  split, split_state, *_ = train_twa(bits=bits, steps=20, per_phase=True)
+  for a, b in zip(single, split):
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6), a, b)
+  jax.tree.map(np.testing.assert_array_equal, state.coeffs, split_state.coeffs)
 
 
 def test_twa_with_quantisation_is_close_to_without():
