@@ -102,7 +102,10 @@ class OptaxSubmission:
               p, batch, model_state, spec.ForwardPassMode.TRAIN, rng, update_batch_norm=True,
               dropout_rate=dropout_rate)
           out = workload.loss_fn(batch['targets'], logits, batch.get('weights'), label_smoothing)
-          return out['summed'] / out['n_valid_examples'], new_model_state
+          # A batch whose weights are all zero (TWA-v's held-out part can miss a batch)
+          # has loss 0 and zero gradients, not 0/0.
+          n_valid = out['n_valid_examples']
+          return out['summed'] / jnp.where(n_valid > 0, n_valid, 1), new_model_state
 
         def grad_fn(p):
           return clip_by_global_norm(jax.grad(lambda q: loss_fn(q)[0])(p), grad_clip)

@@ -129,3 +129,25 @@ def test_evaluating_averages_does_not_change_training(name):
     with_evals = _train(name, h, steps=40, eval_every=2)
     without = _train(name, h, steps=40, eval_every=0)
     jax.tree.map(np.testing.assert_array_equal, with_evals, without)
+
+
+@pytest.mark.parametrize('name,point', [('nadamw_lawa', 1), ('nadamw_twa', 1)])
+def test_averaging_state_survives_a_resume(tmp_path, name, point):
+  """Stopped at step 100 and resumed from its checkpoint, a trial ends where an uninterrupted
+  one does: the averaging state (a host-memory LAWA buffer; TWA's quantised basis and
+  coefficients) is checkpointed with the optimizer state."""
+  from avgperf import runner  # pylint: disable=g-import-not-at-top
+
+  sub = submission_lib.load(name)
+  h = tuning.make_hyperparameters(tuning.load_search_space(sub.default_search_space)[point])
+
+  def trial(trial_dir, steps, resume=False):
+    return runner.run_trial(short_digits(), sub, h, runner.TrialConfig(
+        trial_dir=trial_dir, rng_seed=1, budget_sec=1e9, max_global_steps=steps,
+        eval_every_steps=50, resume=resume))
+
+  straight = trial(tmp_path / 'straight', 200)
+  trial(tmp_path / 'resumed', 100)
+  resumed = trial(tmp_path / 'resumed', 200, resume=True)
+  for column in ('validation/accuracy', 'validation/loss', 'train/loss'):
+    assert resumed.final_metrics[column] == straight.final_metrics[column], column
