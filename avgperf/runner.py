@@ -1,16 +1,16 @@
 """One trial: the clock, the random keys, the eval cadence and the stop rules.
 
-Timed (the device synchronised on the step's outputs before the clock is read):
-`data_selection`, `update_params` and `prepare_for_eval` (and `averaged_params`). Untimed:
-initialisation, evals, logging, checkpoints. The budget is checked after every step.
+Timed (the clock read only with the device synchronised on the outputs of the work it
+times): `data_selection`, `update_params` and `prepare_for_eval` (and `averaged_params`).
+Untimed: initialisation, evals, logging, checkpoints, the progress bar. The budget is checked
+after every step.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
-import queue
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -93,50 +93,47 @@ class _StepKeys:
 
 
 class _DevicePrefetcher:
-  """Produces device-placed batches on a background thread, `size` ahead of their use.
+  """Yields device-placed batches, `size` ahead of their use (flax's prefetch_to_device).
 
-  The host pipeline and the transfer run beside the training loop, as a tf.data prefetch
-  would, so `next()` in the timed `data_selection` only takes a ready batch from a queue.
+  Each `next()` pulls one host batch and starts its (asynchronous) transfer, so the copy of
+  batch k + size overlaps step k. No thread: a Python producer thread contends for the GIL
+  with the training loop and cost more per step than it hides (heavy pipelines, such as
+  tf.data's, run their work in threads of their own).
   """
 
-  _END = object()
-
   def __init__(self, batches: Iterator[dict], size: int = 2):
-    self._queue = queue.Queue(maxsize=size)
-    self._stop = threading.Event()
-    self._thread = threading.Thread(target=self._fill, args=(batches,), daemon=True)
-    self._thread.start()
-
-  def _fill(self, batches: Iterator[dict]) -> None:
-    try:
-      for batch in batches:
-        item = sharding.place_batch(batch)
-        while not self._stop.is_set():
-          try:
-            self._queue.put(item, timeout=0.1)
-            break
-          except queue.Full:
-            pass
-        if self._stop.is_set():
-          return
-    except Exception as e:  # pylint: disable=broad-except
-      self._queue.put(e)
-    self._queue.put(self._END)
+    self._batches = iter(batches)
+    self._ready = collections.deque()
+    self._size = size
 
   def __iter__(self):
     return self
 
   def __next__(self) -> dict:
-    item = self._queue.get()
-    if item is self._END:
+    while len(self._ready) <= self._size:
+      try:
+        self._ready.append(sharding.place_batch(next(self._batches)))
+      except StopIteration:
+        break
+    if not self._ready:
       raise StopIteration
-    if isinstance(item, Exception):
-      raise item
-    return item
+    return self._ready.popleft()
 
-  def close(self) -> None:
-    self._stop.set()
-    self._thread.join(timeout=5)
+
+def _completion_marker(outputs) -> jax.Array | None:
+  """A tiny array computed from one output leaf of a step: ready once that step has run.
+
+  (The step's own outputs are donated to the next step, so they cannot be waited on later.)
+  """
+  leaves = [x for x in jax.tree.leaves(outputs) if isinstance(x, jax.Array)]
+  return _first_element(leaves[0]) if leaves else None
+
+
+@jax.jit
+def _first_element(x):
+  if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+    x = jax.random.key_data(x)
+  return x.ravel()[:1]
 
 
 def _all_finite(tree) -> bool:
@@ -204,19 +201,15 @@ class _Trial:
     status = None
     try:
       while status is None:
-        keys = self.step_keys(self.step)
-        status = self._train_step(input_queue, keys)
-        if progress:
-          progress.step(self.step, self.counters['accumulated_submission_time'])
-        if (status or self._eval_due()) and self.step != self.last_eval_step:
-          status = self._eval(keys[2]) or status
+        status = self._train(input_queue, progress)
+        if self.step != self.last_eval_step:
+          status = self._eval(self.last_keys[2]) or status
           if progress:
             progress.eval(self.eval_log.rows[-1])
     except BaseException:
       logs.write_status(self.trial_dir, 'error')
       raise
     finally:
-      input_queue.close()
       if progress:
         progress.close()
       if self.checkpointer is not None:
@@ -237,23 +230,49 @@ class _Trial:
         'training_complete': False,
     })
 
-  def _train_step(self, input_queue, keys) -> str | None:
-    """Timed: data selection and one update, the device synchronised. Returns a stop status."""
-    sub, w = self.submission, self.workload
-    start = self.clock()
+  def _train(self, input_queue, progress) -> str | None:
+    """Timed: steps until an eval is due or a stop rule fires. Returns the stop status.
+
+    The clock runs through the whole stretch and is read with the device synchronised at
+    its end, so every step's device work is counted. Within it the device is waited on one
+    step behind (after step k is dispatched, for step k - 1 to finish): the host prepares a
+    step while the device runs the one before, and the budget, checked after every step,
+    is compared with a time that lags by at most one step.
+    """
+    sub, w, c = self.submission, self.workload, self.counters
+    start, untimed = self.clock(), 0.0
+    before = c['accumulated_submission_time']
+    pending = status = None
     try:
-      batch = sub.data_selection(w, input_queue, self.opt_state, self.params, self.model_state,
-                                 self.hyperparameters, self.step, keys[0])
-      self.opt_state, self.params, self.model_state = sub.update_params(
-          w, self.params, self.param_types, self.model_state, self.hyperparameters, batch,
-          w.loss_type, self.opt_state, self.eval_results, self.step, keys[1],
-          train_state=self._train_state())
-      jax.block_until_ready((self.opt_state, self.params, self.model_state))
+      while status is None:
+        keys = self.last_keys = self.step_keys(self.step)
+        batch = sub.data_selection(w, input_queue, self.opt_state, self.params,
+                                   self.model_state, self.hyperparameters, self.step, keys[0])
+        self.opt_state, self.params, self.model_state = sub.update_params(
+            w, self.params, self.param_types, self.model_state, self.hyperparameters, batch,
+            w.loss_type, self.opt_state, self.eval_results, self.step, keys[1],
+            train_state=self._train_state())
+        marker = _completion_marker(self.params)
+        jax.block_until_ready(pending)
+        pending = marker
+        self.step += 1
+        c['accumulated_submission_time'] = before + self.clock() - start - untimed
+        status = self._stop_status()
+        if progress:
+          shown = self.clock()
+          progress.step(self.step, c['accumulated_submission_time'])
+          untimed += self.clock() - shown
+        if self._eval_due():
+          break
     except spec.TrainingCompleteError:
-      self.counters['accumulated_submission_time'] += self.clock() - start
-      return 'training_complete'
-    self.counters['accumulated_submission_time'] += self.clock() - start
-    self.step += 1
+      status = 'training_complete'
+    jax.block_until_ready((self.opt_state, self.params, self.model_state))
+    c['accumulated_submission_time'] = before + self.clock() - start - untimed
+    if status is None:
+      status = self._stop_status()
+    return status
+
+  def _stop_status(self) -> str | None:
     if self.counters['accumulated_submission_time'] >= self.config.budget_sec:
       return 'budget_exhausted'
     if self.config.max_global_steps is not None and self.step >= self.config.max_global_steps:

@@ -47,10 +47,12 @@ def variants(base):
       'EMA every step': averaging.with_ema(base, 0.999),
       'LAWA nu=64 L=20': averaging.with_lawa(base, 20, 64),
       'LAWA nu=64 L=20 host': averaging.with_lawa(base, 20, 64, host_buffer=True),
+      # The programs nadamw_twa compiles: phase 1 (the inner optimizer, storing checkpoints)
+      # and phase 2 (the coefficients X trained, the inner optimizer idle).
       'TWA n=10 collecting': averaging.trainable_weight_averaging(
-          base, 10, every=64, switch=10**9),
+          base, 10, every=64, switch=10**9, phase=1),
       'TWA n=10 training X': averaging.trainable_weight_averaging(
-          base, 10, every=1, switch=10, learning_rate=0.01),
+          base, 10, every=1, switch=10, learning_rate=0.01, phase=2),
   }
 
 
