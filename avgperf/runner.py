@@ -169,8 +169,8 @@ class _Trial:
     params, model_state = workload.init_model_fn(init_rng)
     self.params, self.model_state = sharding.replicate((params, model_state))
     self.param_types = workload.model_params_types
-    self.opt_state = submission.init_optimizer_state(workload, self.params, self.model_state,
-                                                     hyperparameters, opt_rng)
+    self.opt_state = sharding.replicate_unplaced(submission.init_optimizer_state(
+        workload, self.params, self.model_state, hyperparameters, opt_rng))
     self.local_batch_size = sharding.per_process_batch_size(
         submission.get_batch_size(workload.name))
     self.step_keys = _StepKeys(loop_rng)

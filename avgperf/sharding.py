@@ -38,6 +38,25 @@ def replicate(tree):
   return jax.device_put(tree, get_replicate_sharding())
 
 
+def replicate_unplaced(tree):
+  """Replicates the arrays of `tree` that sit on one device by default (as `optax` creates
+  its step counts), leaving arrays placed on purpose (sharded, or in host memory) alone.
+
+  A jitted step returns its outputs on the mesh; inputs left on one device would make its
+  second call recompile (for a ResNet, seconds of timed training).
+  """
+  replicated = get_replicate_sharding()
+
+  def place(x):
+    if isinstance(x, np.ndarray) or (
+        isinstance(x, jax.Array) and isinstance(x.sharding, jax.sharding.SingleDeviceSharding)
+        and x.sharding.memory_kind in (None, 'device')):
+      return jax.device_put(x, replicated)
+    return x
+
+  return jax.tree.map(place, tree)
+
+
 def shard_along_batch_dim(tree):
   """Splits every array of `tree` along its first axis over the devices."""
   return jax.device_put(tree, get_batch_dim_sharding())

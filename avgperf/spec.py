@@ -152,6 +152,9 @@ class Workload(abc.ABC):
                          self.test_target_value)
 
   def _reached(self, value, target) -> bool:
+    # >= / <=, the comparison of AlgoPerf's scorer, so that a trial stops exactly when its
+    # score counts as reached (AlgoPerf's workloads stop on a strict > / <; only a metric
+    # equal to its target tells the two apart).
     if value is None or not math.isfinite(value):
       return False
     return value >= target if self.target_metric_mode == 'max' else value <= target

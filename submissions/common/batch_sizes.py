@@ -12,6 +12,9 @@ BASELINE_BATCH_SIZES = {
     'finewebedu_lm': 64,
     'mnist': 16,
     'digits': 64,
+    'imagenet_resnet_small': 64,
+    'imagenet_vit_small': 32,
+    'fastmri_small': 8,
 }
 
 

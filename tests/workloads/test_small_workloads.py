@@ -15,25 +15,14 @@ from avgperf import runner
 from avgperf import submission as submission_lib
 from avgperf import tuning
 from configs import workloads as workload_configs
-from submissions.common import batch_sizes
 from workloads import registry
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ('imagenet_resnet_small', 'imagenet_vit_small', 'fastmri_small')
-# The baseline's global batch sizes for the small workloads (to be added beside AlgoPerf's in
-# submissions/common/batch_sizes.py; set here until then).
-SMALL_BATCH_SIZES = {'imagenet_resnet_small': 64, 'imagenet_vit_small': 32, 'fastmri_small': 8}
 
 
 def _count(tree) -> int:
   return sum(math.prod(x.shape) for x in jax.tree.leaves(tree))
-
-
-@pytest.fixture(autouse=True)
-def _small_batch_sizes(monkeypatch):
-  for name, size in SMALL_BATCH_SIZES.items():
-    if name not in batch_sizes.BASELINE_BATCH_SIZES:
-      monkeypatch.setitem(batch_sizes.BASELINE_BATCH_SIZES, name, size)
 
 
 @pytest.mark.parametrize('name, params, state', [
