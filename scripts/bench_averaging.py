@@ -2,7 +2,7 @@
 the params, for EMA (every step), LAWA (nu=64, L=20; buffer on the device and in host
 memory) and TWA (n=10 checkpoints; collecting, and training the coefficients).
 
-    python scripts/bench_averaging.py [--hidden 1024,1024] [--batch_size 256] [--repeats 5]
+    python scripts/bench_averaging.py [--hidden 1536,1536] [--batch_size 256] [--repeats 5]
 
 The workload is the digits MLP widened until a step takes over 20 ms here (the goal for EMA
 is < 3% on such a step). Each variant runs the real submission step (`OptaxSubmission`'s
@@ -92,7 +92,7 @@ class Runner:
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--hidden', default='1024,1024', help='MLP widths')
+  parser.add_argument('--hidden', default='1536,1536', help='MLP widths')
   parser.add_argument('--batch_size', type=int, default=256)
   parser.add_argument('--steps', type=int, default=128, help='steps per timed block')
   parser.add_argument('--repeats', type=int, default=5, help='blocks per variant (median)')
