@@ -16,7 +16,6 @@ and the rate AlgoPerf's step hint and budget imply (step_hint x batch / budget).
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import sys

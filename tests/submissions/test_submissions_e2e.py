@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from avgperf import experiment, logs, spec
+from avgperf import experiment, logs
 from avgperf import submission as submission_lib
 from avgperf import tuning
 from submissions.common.optax_submission import OptaxSubmission

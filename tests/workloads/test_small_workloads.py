@@ -11,9 +11,6 @@ import jax
 import numpy as np
 import pytest
 
-from avgperf import runner
-from avgperf import submission as submission_lib
-from avgperf import tuning
 from configs import workloads as workload_configs
 from workloads import registry
 
@@ -103,24 +100,39 @@ def test_phantom_eval_uses_one_mask_and_training_masks_vary():
   assert mask.mean() == pytest.approx(0.25, abs=0.1)
 
 
-def _baseline_reaches_target(name, tmp_path):
-  """The baseline (first point of its search space) reaches the target. The budget is
-  tripled so that a slower or busier machine still gets the steps it needs: the schedule is
-  set in steps, and the target is reached at about 70% of `step_hint`."""
-  w = registry.get(name)
-  point = json.loads((REPO / 'configs' / 'search_spaces' / 'baseline.json').read_text())[0]
-  record = runner.run_trial(
-      w, submission_lib.load('baseline'), tuning.make_hyperparameters(point),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=3 * w.max_allowed_runtime_sec,
-                         checkpoint=False))
-  assert record.status == 'reached_target', record
-  assert record.global_step <= w.step_hint
-  return record
+_BASELINE_TRIAL = """
+import json, sys
+from pathlib import Path
+from avgperf import runner, submission, tuning
+from workloads import registry
+name, trial_dir, point = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+w = registry.get(name)
+record = runner.run_trial(w, submission.load('baseline'), tuning.make_hyperparameters(point),
+                          runner.TrialConfig(trial_dir=trial_dir, rng_seed=0,
+                                             budget_sec=3 * w.max_allowed_runtime_sec,
+                                             checkpoint=False))
+print(json.dumps({'status': record.status, 'global_step': record.global_step,
+                  'final_metrics': record.final_metrics}))
+"""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', SMALL)
 def test_baseline_reaches_the_small_target(name, tmp_path):
-  record = _baseline_reaches_target(name, tmp_path)
+  """The baseline (first point of its search space) reaches the target, before the step hint.
+
+  The budget is tripled so that a slower or busier machine still gets the steps it needs
+  (the schedule is set in steps). In a fresh process, as a user's run is: TensorFlow's
+  pipelines, loaded by earlier tests, slow XLA's CPU steps in the same process by about a
+  third.
+  """
+  point = json.loads((REPO / 'configs' / 'search_spaces' / 'baseline.json').read_text())[0]
+  out = subprocess.run([sys.executable, '-c', _BASELINE_TRIAL, name, str(tmp_path),
+                        json.dumps(point)], cwd=REPO, capture_output=True, text=True,
+                       timeout=1200)
+  assert out.returncode == 0, out.stderr[-3000:]
+  record = json.loads(out.stdout.strip().splitlines()[-1])
+  assert record['status'] == 'reached_target', record
+  assert record['global_step'] <= registry.get(name).step_hint
   facts = workload_configs.facts(name)
-  assert record.final_metrics[f'validation/{facts.metric}'] >= facts.validation_target
+  assert record['final_metrics'][f'validation/{facts.metric}'] >= facts.validation_target

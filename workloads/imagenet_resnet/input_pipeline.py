@@ -18,7 +18,6 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator
 
-import numpy as np
 
 from workloads.common import tf_data
 from workloads.common.tf_data import import_tf
