@@ -78,6 +78,12 @@ def plan(config: ExperimentConfig, workload, submission) -> list[_Plan]:
     raise UsageError(f'unknown tuning ruleset {config.ruleset!r}; use external or self')
   if config.num_tuning_trials < 1:
     raise UsageError('num_tuning_trials must be at least 1')
+  for name in ('max_global_steps', 'eval_every_steps'):
+    value = getattr(config, name)
+    if value is not None and value < 1:
+      raise UsageError(f'{name} must be at least 1, got {value}')
+  if config.studies is not None and (not config.studies or min(config.studies) < 0):
+    raise UsageError('studies are numbered from 0: give --study >= 0 or --num_studies >= 1')
   try:
     sharding.per_process_batch_size(submission.get_batch_size(workload.name))
   except ValueError as e:

@@ -174,6 +174,7 @@ class _Trial:
     self.local_batch_size = sharding.per_process_batch_size(
         submission.get_batch_size(workload.name))
     self.step_keys = _StepKeys(loop_rng)
+    self.last_keys = None  # the keys of the latest step; its eval prepares with the third
 
     self.checkpointer = checkpoint_lib.Checkpointer(self.trial_dir) if config.checkpoint else None
     self.counters = {'global_step': 0, 'accumulated_submission_time': 0.0,

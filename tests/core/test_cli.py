@@ -83,6 +83,16 @@ def test_too_many_trials_for_fixed_points(capsys, tmp_path):
                       f'--experiment_dir={tmp_path}/x', contains='only 5 points')
 
 
+@pytest.mark.parametrize('flag, contains', [
+    ('--max_global_steps=0', 'max_global_steps must be at least 1'),
+    ('--eval_every_steps=-5', 'eval_every_steps must be at least 1'),
+    ('--study=-1', 'studies are numbered from 0'),
+    ('--num_studies=0', 'studies are numbered from 0'),
+])
+def test_counts_out_of_range(capsys, tmp_path, flag, contains):
+  _assert_usage_error(capsys, tmp_path, flag, f'--experiment_dir={tmp_path}/x', contains=contains)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason='root may write anywhere')
 def test_unwritable_experiment_dir_as_user(capsys, tmp_path):
   locked = tmp_path / 'locked'
