@@ -7,7 +7,10 @@ twa_checkpoints (n), twa_span_fraction (the span of the checkpoints before the s
 step hint), twa_learning_rate, twa_weight_decay, twa_bits (0: a float32 basis; else the
 basis is quantised to that many bits) and twa_holdout (0: TWA-t, X trained on the training
 batches; > 0: TWA-v, that fraction of the training examples -- chosen by a hash of each
-example's inputs -- is left out of phase 1 and X is trained on it alone).
+example's inputs -- is left out of phase 1 and X is trained on it alone). The hash sees the
+batch as the pipeline delivers it: on workloads with random augmentation (the image
+workloads' crops and shifts) the held-out part is a random share of each batch rather than
+a fixed subset of the data; digits and fastMRI's inputs are unaugmented.
 Each phase has its own compiled step (the update for global_step < switch is phase 1's).
 Batch-norm statistics: kept (the running statistics of training, which continue in phase 2).
 Scoring reads `validation/<metric>`: the raw weights, which in phase 2 are the trained
