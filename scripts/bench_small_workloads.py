@@ -13,7 +13,6 @@ is about 60-80% on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from avgperf import logs, runner, submission as submission_lib, tuning  # pylint: disable=g-import-not-at-top
 from workloads import registry
 
-REPO = Path(__file__).resolve().parent.parent
 SMALL = 'digits,imagenet_resnet_small,imagenet_vit_small,fastmri_small'
 
 
@@ -35,9 +33,9 @@ def main() -> None:
   parser.add_argument('--workloads', default=SMALL)
   parser.add_argument('--seeds', default='0,1')
   args = parser.parse_args()
-  point = json.loads((REPO / 'configs' / 'search_spaces' / 'baseline.json').read_text())[0]
-  hyperparameters = tuning.make_hyperparameters(point)
   baseline = submission_lib.load('baseline')
+  hyperparameters = tuning.make_hyperparameters(
+      tuning.load_search_space(baseline.default_search_space)[0])
   print(f'{"workload":<24}{"seed":>5}{"status":>16}{"target":>9}{"ttt s":>8}{"budget s":>10}'
         f'{"share":>7}{"steps":>7}{"step hint":>11}{"wall s":>8}')
   for name in args.workloads.split(','):

@@ -105,9 +105,10 @@ import json, sys
 from pathlib import Path
 from avgperf import runner, submission, tuning
 from workloads import registry
-name, trial_dir, point = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
-w = registry.get(name)
-record = runner.run_trial(w, submission.load('baseline'), tuning.make_hyperparameters(point),
+name, trial_dir = sys.argv[1], Path(sys.argv[2])
+w, baseline = registry.get(name), submission.load('baseline')
+point = tuning.load_search_space(baseline.default_search_space)[0]
+record = runner.run_trial(w, baseline, tuning.make_hyperparameters(point),
                           runner.TrialConfig(trial_dir=trial_dir, rng_seed=0,
                                              budget_sec=3 * w.max_allowed_runtime_sec,
                                              checkpoint=False))
@@ -126,10 +127,8 @@ def test_baseline_reaches_the_small_target(name, tmp_path):
   pipelines, loaded by earlier tests, slow XLA's CPU steps in the same process by about a
   third.
   """
-  point = json.loads((REPO / 'configs' / 'search_spaces' / 'baseline.json').read_text())[0]
-  out = subprocess.run([sys.executable, '-c', _BASELINE_TRIAL, name, str(tmp_path),
-                        json.dumps(point)], cwd=REPO, capture_output=True, text=True,
-                       timeout=1200)
+  out = subprocess.run([sys.executable, '-c', _BASELINE_TRIAL, name, str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=1200)
   assert out.returncode == 0, out.stderr[-3000:]
   record = json.loads(out.stdout.strip().splitlines()[-1])
   assert record['status'] == 'reached_target', record
