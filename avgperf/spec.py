@@ -106,6 +106,24 @@ def param_types_from_names(params: ParameterContainer) -> ParameterTypeTree:
   return jax.tree_util.tree_map_with_path(leaf_type, params)
 
 
+def uses_running_average(update_batch_norm: bool, use_running_average_bn: bool | None) -> bool:
+  """Whether batch norm normalises with its running statistics (AlgoPerf v0.6's rule).
+
+  The running statistics are used exactly when `update_batch_norm` is false, whatever the
+  forward-pass mode; `use_running_average_bn` overrides that when given (AlgoPerf issue
+  #767: averaging and schedule-free submissions evaluate with batch statistics, or train
+  with running ones). The mode only switches dropout and other train-time noise.
+
+  >>> uses_running_average(update_batch_norm=True, use_running_average_bn=None)
+  False
+  >>> uses_running_average(update_batch_norm=False, use_running_average_bn=None)
+  True
+  >>> uses_running_average(update_batch_norm=True, use_running_average_bn=True)
+  True
+  """
+  return not update_batch_norm if use_running_average_bn is None else use_running_average_bn
+
+
 class Workload(abc.ABC):
   """A model, its data, its loss and metric, and the facts it is scored by.
 
@@ -182,8 +200,14 @@ class Workload(abc.ABC):
   def model_fn(self, params: ParameterContainer, augmented_and_preprocessed_input_batch: Batch,
                model_state: ModelAuxiliaryState, mode: ForwardPassMode, rng: RandomState,
                update_batch_norm: bool, dropout_rate: float | None = None,
+               use_running_average_bn: bool | None = None,
                ) -> tuple[Tensor, ModelAuxiliaryState]:
-    """Returns (logits, new_model_state)."""
+    """Returns (logits, new_model_state).
+
+    `mode` switches dropout; batch norm follows `uses_running_average(update_batch_norm,
+    use_running_average_bn)`, and the returned state holds updated statistics exactly when
+    `update_batch_norm` is true.
+    """
 
   @abc.abstractmethod
   def loss_fn(self, label_batch: Tensor, logits_batch: Tensor, mask_batch: Tensor | None = None,

@@ -8,7 +8,6 @@ the values of the first competition, with its held-out variants' targets).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,49 +21,46 @@ class WorkloadFacts:
   max_runtime_sec: float
   step_hint: int
   eval_period_sec: float
+  batch_size: int  # the global batch size of the baseline (AlgoPerf's NAdamW, or ours)
   base: str | None = None  # for a held-out variant, the base workload it replaces
-
-  def reached(self, value: float) -> bool:
-    if value is None or not math.isfinite(value):
-      return False
-    return value >= self.validation_target if self.mode == 'max' else value <= self.validation_target
 
 
 _F = WorkloadFacts
 
 # AlgoPerf v0.6 (the current rules): eight base workloads.
 V06: dict[str, WorkloadFacts] = {
-    'criteo1tb': _F('loss', 'min', 0.123735, 0.126041, 7_703, 10_666, 120),
-    'fastmri': _F('ssim', 'max', 0.723653, 0.740633, 4_430, 18_094, 80),
-    'imagenet_resnet': _F('accuracy', 'max', 0.77431, 0.6560, 66_159, 195_999, 510),
-    'imagenet_vit': _F('accuracy', 'max', 0.77309, 0.6519, 69_768, 167_999, 420),
-    'librispeech_conformer': _F('wer', 'min', 0.085884, 0.052981, 58_015, 76_000, 1_440),
-    'librispeech_deepspeech': _F('wer', 'min', 0.119936, 0.074143, 44_405, 38_400, 1_440),
-    'ogbg': _F('mean_average_precision', 'max', 0.28098, 0.268729, 12_011, 52_000, 240),
-    'wmt': _F('bleu', 'max', 30.8491, 30.7219, 43_336, 120_000, 840),
-    'finewebedu_lm': _F('ppl', 'min', 22.432, None, 31_967, 72_000, 2_571),
+    'criteo1tb': _F('loss', 'min', 0.123735, 0.126041, 7_703, 10_666, 120, 262_144),
+    'fastmri': _F('ssim', 'max', 0.723653, 0.740633, 4_430, 18_094, 80, 32),
+    'imagenet_resnet': _F('accuracy', 'max', 0.77431, 0.6560, 66_159, 195_999, 510, 1_024),
+    'imagenet_vit': _F('accuracy', 'max', 0.77309, 0.6519, 69_768, 167_999, 420, 1_024),
+    'librispeech_conformer': _F('wer', 'min', 0.085884, 0.052981, 58_015, 76_000, 1_440, 256),
+    'librispeech_deepspeech': _F('wer', 'min', 0.119936, 0.074143, 44_405, 38_400, 1_440, 256),
+    'ogbg': _F('mean_average_precision', 'max', 0.28098, 0.268729, 12_011, 52_000, 240, 512),
+    'wmt': _F('bleu', 'max', 30.8491, 30.7219, 43_336, 120_000, 840, 128),
+    'finewebedu_lm': _F('ppl', 'min', 22.432, None, 31_967, 72_000, 2_571, 64),
 }
 
 # AlgoPerf v0.5 (the first competition): budgets and step hints before 2025-02-03, and the
 # six held-out variants that were sampled for it (scored against their own targets).
 V05: dict[str, WorkloadFacts] = {
-    'criteo1tb': _F('loss', 'min', 0.123735, 0.126041, 7_703, 10_666, 120),
-    'fastmri': _F('ssim', 'max', 0.723653, 0.740633, 8_859, 36_189, 80),
-    'imagenet_resnet': _F('accuracy', 'max', 0.77431, 0.6560, 63_008, 186_666, 510),
-    'imagenet_vit': _F('accuracy', 'max', 0.77309, 0.6519, 77_520, 186_666, 420),
-    'librispeech_conformer': _F('wer', 'min', 0.085884, 0.052981, 61_068, 80_000, 1_440),
-    'librispeech_deepspeech': _F('wer', 'min', 0.119936, 0.074143, 55_506, 48_000, 1_440),
-    'ogbg': _F('mean_average_precision', 'max', 0.28098, 0.268729, 18_477, 80_000, 240),
-    'wmt': _F('bleu', 'max', 30.8491, 30.7219, 48_151, 133_333, 840),
-    'criteo1tb_embed_init': _F('loss', 'min', 0.129657, None, 7_703, 10_666, 120, base='criteo1tb'),
-    'fastmri_tanh': _F('ssim', 'max', 0.71784, None, 8_859, 36_189, 80, base='fastmri'),
+    'criteo1tb': _F('loss', 'min', 0.123735, 0.126041, 7_703, 10_666, 120, 262_144),
+    'fastmri': _F('ssim', 'max', 0.723653, 0.740633, 8_859, 36_189, 80, 32),
+    'imagenet_resnet': _F('accuracy', 'max', 0.77431, 0.6560, 63_008, 186_666, 510, 1_024),
+    'imagenet_vit': _F('accuracy', 'max', 0.77309, 0.6519, 77_520, 186_666, 420, 1_024),
+    'librispeech_conformer': _F('wer', 'min', 0.085884, 0.052981, 61_068, 80_000, 1_440, 256),
+    'librispeech_deepspeech': _F('wer', 'min', 0.119936, 0.074143, 55_506, 48_000, 1_440, 256),
+    'ogbg': _F('mean_average_precision', 'max', 0.28098, 0.268729, 18_477, 80_000, 240, 512),
+    'wmt': _F('bleu', 'max', 30.8491, 30.7219, 48_151, 133_333, 840, 128),
+    'criteo1tb_embed_init': _F('loss', 'min', 0.129657, None, 7_703, 10_666, 120, 262_144,
+                               base='criteo1tb'),
+    'fastmri_tanh': _F('ssim', 'max', 0.71784, None, 8_859, 36_189, 80, 32, base='fastmri'),
     'imagenet_resnet_large_bn_init': _F('accuracy', 'max', 0.76526, None, 63_008, 186_666, 510,
-                                        base='imagenet_resnet'),
+                                        1_024, base='imagenet_resnet'),
     'librispeech_conformer_layernorm': _F('wer', 'min', 0.09731, None, 61_068, 80_000, 1_440,
-                                          base='librispeech_conformer'),
-    'ogbg_model_size': _F('mean_average_precision', 'max', 0.269446, None, 18_477, 80_000, 240,
+                                          256, base='librispeech_conformer'),
+    'ogbg_model_size': _F('mean_average_precision', 'max', 0.269446, None, 18_477, 80_000, 240, 512,
                           base='ogbg'),
-    'wmt_glu_tanh': _F('bleu', 'max', 29.5779, None, 48_151, 133_333, 840, base='wmt'),
+    'wmt_glu_tanh': _F('bleu', 'max', 29.5779, None, 48_151, 133_333, 840, 128, base='wmt'),
 }
 
 # Workloads of this project that run on 2 CPU cores on data that needs no download. The
@@ -74,10 +70,10 @@ V05: dict[str, WorkloadFacts] = {
 # (ViT), 42-68 s (U-Net). digits, the Quickstart's workload, reaches its target in a few
 # seconds and keeps a generous budget.
 SMALL: dict[str, WorkloadFacts] = {
-    'digits': _F('accuracy', 'max', 0.98, 0.98, 30, 600, 0.1),
-    'imagenet_resnet_small': _F('accuracy', 'max', 0.9933, 0.99, 85, 700, 3),
-    'imagenet_vit_small': _F('accuracy', 'max', 0.99, 0.98, 95, 4_000, 2),
-    'fastmri_small': _F('ssim', 'max', 0.855, 0.855, 70, 1_400, 4),
+    'digits': _F('accuracy', 'max', 0.98, 0.98, 30, 600, 0.1, 64),
+    'imagenet_resnet_small': _F('accuracy', 'max', 0.9933, 0.99, 85, 700, 3, 64),
+    'imagenet_vit_small': _F('accuracy', 'max', 0.99, 0.98, 95, 4_000, 2, 32),
+    'fastmri_small': _F('ssim', 'max', 0.855, 0.855, 70, 1_400, 4, 8),
 }
 
 RULES = {'v0.5': V05, 'v0.6': V06}
@@ -92,9 +88,20 @@ SCORED_BASE_WORKLOADS = {
 }
 
 
+class MissingFactsError(KeyError):
+  """A workload has no facts under the rules asked for (args[0] says which file to edit)."""
+
+
 def facts(workload: str, rules: str = 'v0.6') -> WorkloadFacts:
   """The facts of `workload` under `rules`; small workloads are the same under every version."""
   table = {**RULES[rules], **SMALL}
   if workload not in table:
-    raise KeyError(f'unknown workload {workload!r} for rules {rules}')
+    raise MissingFactsError(
+        f'workload {workload!r} has no facts under rules {rules}: add its targets, budget, '
+        f'step hint and batch size to configs/workloads.py')
   return table[workload]
+
+
+def baseline_batch_size(workload: str) -> int:
+  """The global batch size AlgoPerf's baseline (or, for a small workload, ours) uses."""
+  return facts(workload).batch_size

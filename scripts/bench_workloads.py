@@ -32,7 +32,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 import optax  # pylint: disable=g-import-not-at-top
 
 from avgperf import spec  # pylint: disable=g-import-not-at-top
-from submissions.common.batch_sizes import BASELINE_BATCH_SIZES  # pylint: disable=g-import-not-at-top
+from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
 BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2}
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
     rate = result['flops'] / result['seconds']
     pipeline = float('nan') if args.skip_pipelines else bench_pipeline(name, args.batches)
     w = registry.get(name)
-    needed = w.step_hint * BASELINE_BATCH_SIZES[name] / w.max_allowed_runtime_sec
+    needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
           f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} | '
           f'{pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}', flush=True)

@@ -15,7 +15,7 @@ import optax
 
 from submissions import averaging, schedules
 from submissions.common.optax_submission import OptaxSubmission
-from submissions.common.batch_sizes import baseline_batch_size
+from configs.workloads import baseline_batch_size
 from submissions.optimizers import nadamw
 
 

@@ -15,7 +15,7 @@ Search space: configs/search_spaces/sgd_pswa.json.
 import optax
 
 from submissions import averaging, schedules
-from submissions.common.batch_sizes import baseline_batch_size
+from configs.workloads import baseline_batch_size
 from submissions.common.optax_submission import OptaxSubmission
 
 

@@ -64,8 +64,9 @@ def recompute_batch_stats(workload: spec.Workload, params, model_state, batches:
 @functools.lru_cache(maxsize=8)
 def _batch_stats_fn(workload):
   def forward(params, state, batch, rng):
-    _, new_state = workload.model_fn(params, batch, state, spec.ForwardPassMode.TRAIN, rng,
-                                     update_batch_norm=True, dropout_rate=0.0)
+    # Batch statistics without dropout: eval mode with update_batch_norm (AlgoPerf v0.6).
+    _, new_state = workload.model_fn(params, batch, state, spec.ForwardPassMode.EVAL, rng,
+                                     update_batch_norm=True)
     return new_state
 
   @jax.jit

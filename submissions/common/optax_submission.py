@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from avgperf import spec
-from submissions.common.batch_sizes import baseline_batch_size
+from configs.workloads import baseline_batch_size
 
 MakeTx = Callable[[spec.Workload, spec.Hyperparameters], optax.GradientTransformation]
 EvalParams = Callable[[optax.OptState, spec.ParameterContainer], spec.ParameterContainer]

@@ -32,10 +32,11 @@ class _BnWorkload:
     v = self.net.init(jax.random.PRNGKey(0), jnp.zeros((1, 4)), train=False)
     return v['params'], {'batch_stats': v['batch_stats'], 'steps': jnp.array(7, jnp.int32)}
 
-  def model_fn(self, params, batch, model_state, mode, rng, update_batch_norm, dropout_rate=None):
-    train = mode == spec.ForwardPassMode.TRAIN
+  def model_fn(self, params, batch, model_state, mode, rng, update_batch_norm, dropout_rate=None,
+               use_running_average_bn=None):
+    running = spec.uses_running_average(update_batch_norm, use_running_average_bn)
     out, new = self.net.apply({'params': params, 'batch_stats': model_state['batch_stats']},
-                              batch['inputs'], train=train, mutable=['batch_stats'])
+                              batch['inputs'], train=not running, mutable=['batch_stats'])
     return out, {'batch_stats': new['batch_stats'], 'steps': model_state['steps']}
 
   def input_iterator(self, split, rng, batch_size, data_dir=None, start_step=0):

@@ -30,19 +30,21 @@ class ImageClassifierWorkload(ClassificationWorkload):
     return variables['params'], variables.get('batch_stats', {})
 
   def model_fn(self, params, augmented_and_preprocessed_input_batch, model_state, mode, rng,
-               update_batch_norm, dropout_rate=None):
-    """Training uses batch statistics; they update `model_state` only if `update_batch_norm`."""
+               update_batch_norm, dropout_rate=None, use_running_average_bn=None):
+    """`mode` switches dropout; batch norm follows `spec.uses_running_average`."""
     train = mode == spec.ForwardPassMode.TRAIN
-    variables = {'params': params}
-    if model_state:
-      variables['batch_stats'] = model_state
     inputs = augmented_and_preprocessed_input_batch['inputs']
     rngs = {'dropout': rng} if train else None
-    if train and model_state:
-      logits, new_vars = self._model.apply(variables, inputs, train=True,
+    if not model_state:  # no batch norm
+      return self._model.apply({'params': params}, inputs, train=train,
+                               dropout_rate=dropout_rate, rngs=rngs), model_state
+    variables = {'params': params, 'batch_stats': model_state}
+    running = spec.uses_running_average(update_batch_norm, use_running_average_bn)
+    if update_batch_norm:
+      logits, new_vars = self._model.apply(variables, inputs, train=train,
                                            dropout_rate=dropout_rate, rngs=rngs,
+                                           use_running_average_bn=running,
                                            mutable=['batch_stats'])
-      return logits, new_vars['batch_stats'] if update_batch_norm else model_state
-    logits = self._model.apply(variables, inputs, train=train, dropout_rate=dropout_rate,
-                               rngs=rngs)
-    return logits, model_state
+      return logits, new_vars['batch_stats']
+    return self._model.apply(variables, inputs, train=train, dropout_rate=dropout_rate,
+                             rngs=rngs, use_running_average_bn=running), model_state

@@ -31,8 +31,8 @@ class DigitsWorkload(ClassificationWorkload):
     return variables['params'], {}
 
   def model_fn(self, params, augmented_and_preprocessed_input_batch, model_state, mode, rng,
-               update_batch_norm, dropout_rate=None):
-    del update_batch_norm  # no batch norm
+               update_batch_norm, dropout_rate=None, use_running_average_bn=None):
+    del update_batch_norm, use_running_average_bn  # no batch norm
     train = mode == spec.ForwardPassMode.TRAIN
     logits = self._model.apply({'params': params}, augmented_and_preprocessed_input_batch['inputs'],
                                train=train, dropout_rate=dropout_rate or 0.0,

@@ -56,8 +56,8 @@ class UNetReconstructionWorkload(spec.Workload):
     return variables['params'], {}
 
   def model_fn(self, params, augmented_and_preprocessed_input_batch, model_state, mode, rng,
-               update_batch_norm, dropout_rate=None):
-    del update_batch_norm  # instance norm only
+               update_batch_norm, dropout_rate=None, use_running_average_bn=None):
+    del update_batch_norm, use_running_average_bn  # instance norm only
     train = mode == spec.ForwardPassMode.TRAIN
     outputs = self._model.apply({'params': params},
                                 augmented_and_preprocessed_input_batch['inputs'], train=train,

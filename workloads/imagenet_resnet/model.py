@@ -27,8 +27,8 @@ class BottleneckResNetBlock(nn.Module):
   bn_init_scale: float = 0.0
 
   @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-    norm = functools.partial(BatchNorm, use_running_average=not train)
+  def __call__(self, x: jax.Array, *, use_running_average_bn: bool) -> jax.Array:
+    norm = functools.partial(BatchNorm, use_running_average=use_running_average_bn)
     residual = x
     y = self.act(norm()(Conv(self.filters, (1, 1))(x)))
     # flax 'SAME' padding on a stride-2 3x3 conv pads 0 before and 1 after (spec §13.1).
@@ -58,16 +58,20 @@ class ResNet(nn.Module):
   bn_init_scale: float = 0.0
 
   @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool, dropout_rate=None) -> jax.Array:
-    del dropout_rate  # this model has no dropout
+  def __call__(self, x: jax.Array, *, train: bool, dropout_rate=None,
+               use_running_average_bn: bool | None = None) -> jax.Array:
+    """Batch norm uses its running statistics when `use_running_average_bn` (default: not
+    `train`); this model has no dropout."""
+    del dropout_rate
+    running = not train if use_running_average_bn is None else use_running_average_bn
     x = Conv(self.num_filters, (7, 7), (2, 2), padding=[(3, 3), (3, 3)], name='Conv_init')(x)
-    x = BatchNorm(use_running_average=not train, name='BatchNorm_init')(x)
+    x = BatchNorm(use_running_average=running, name='BatchNorm_init')(x)
     x = nn.max_pool(self.act(x), (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
     for i, num_blocks in enumerate(self.stage_sizes):
       for j in range(num_blocks):
         strides = (2, 2) if i > 0 and j == 0 else (1, 1)
         x = BottleneckResNetBlock(self.num_filters * 2**i, strides, self.act,
-                                  self.bn_init_scale)(x, train=train)
+                                  self.bn_init_scale)(x, use_running_average_bn=running)
     x = jnp.mean(x, axis=(1, 2))
     return nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.01), name='Dense_0')(x)
 
