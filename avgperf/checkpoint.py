@@ -15,7 +15,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-CHECKPOINTS = 'checkpoints'
+from avgperf import trial_files
+
 
 
 def _is_array(leaf) -> bool:
@@ -31,7 +32,7 @@ class Checkpointer:
 
   def __init__(self, trial_dir: Path):
     self._manager = ocp.CheckpointManager(
-        Path(trial_dir).absolute() / CHECKPOINTS,
+        Path(trial_dir).absolute() / trial_files.CHECKPOINTS,
         options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True,
                                              enable_async_checkpointing=False))
 

@@ -17,17 +17,16 @@ from avgperf.errors import UsageError
 
 def _run(args) -> int:
   from avgperf import experiment  # pylint: disable=g-import-not-at-top
-  from avgperf import submission as submission_lib  # pylint: disable=g-import-not-at-top
+  from avgperf import submission_loader  # pylint: disable=g-import-not-at-top
 
   if args.study is not None and args.num_studies is not None:
     raise UsageError('give --study or --num_studies, not both')
   studies = ([args.study] if args.study is not None else
              list(range(args.num_studies)) if args.num_studies is not None else None)
   workload = _workload(args.workload)
-  submission = submission_lib.load(args.submission)
+  submission = submission_loader.load(args.submission)
   config = experiment.ExperimentConfig(
-      experiment_dir=Path(args.experiment_dir), workload=args.workload,
-      submission=args.submission, ruleset=args.tuning_ruleset,
+      experiment_dir=Path(args.experiment_dir), ruleset=args.tuning_ruleset,
       tuning_search_space=Path(args.tuning_search_space) if args.tuning_search_space else None,
       num_tuning_trials=args.num_tuning_trials, studies=studies, rng_seed=args.rng_seed,
       max_global_steps=args.max_global_steps, eval_every_steps=args.eval_every_steps,
@@ -47,11 +46,12 @@ def _run(args) -> int:
 
 
 def _workload(name: str):
+  from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
   from workloads import registry  # pylint: disable=g-import-not-at-top
 
   try:
     return registry.get(name)
-  except KeyError as e:
+  except workload_configs.MissingFactsError as e:
     raise UsageError(e.args[0]) from None
 
 
@@ -72,15 +72,14 @@ def _workload_summary(name: str) -> dict:
 
 
 def _list(args) -> int:
-  from avgperf import submission as submission_lib  # pylint: disable=g-import-not-at-top
+  from avgperf import submission_loader  # pylint: disable=g-import-not-at-top
   from workloads import registry  # pylint: disable=g-import-not-at-top
 
   workloads = [_workload_summary(n) for n in registry.names()]
   submissions = []
-  for name in submission_lib.available():
-    s = submission_lib.load(name)
-    doc = (s.module.__doc__ or '').strip().splitlines()
-    submissions.append({'name': name, 'description': doc[0] if doc else '',
+  for name in submission_loader.available():
+    s = submission_loader.load(name)
+    submissions.append({'name': name, 'description': submission_loader.description(name),
                         'search_space': str(s.default_search_space) if s.default_search_space
                         else None})
   if args.json:

@@ -22,10 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from avgperf import checkpoint as checkpoint_lib
-from avgperf import logs
+from avgperf import progress as progress_lib
+from avgperf import provenance
 from avgperf import sharding
 from avgperf import spec
-from avgperf.submission import Submission
+from avgperf import trial_files
+from avgperf import tuning
 
 _KEY_BLOCK = 1024  # per-step keys are made on the device this many at a time
 
@@ -38,6 +40,8 @@ class TrialConfig:
     trial_dir: where the trial's logs and checkpoints go (created if absent).
     rng_seed: the trial's seed; every key of the trial derives from it and the step.
     budget_sec: timed seconds after which the trial stops.
+    batch_size: the global batch size (the submission's `get_batch_size`).
+    hyperparameters: the trial's point, or None (self-tuning: the submission sets its own).
     max_global_steps: stop after this many steps (None: no limit).
     eval_every_steps: eval every this many steps; None: every `eval_period_time_sec` of
       timed training, as AlgoPerf does.
@@ -45,18 +49,23 @@ class TrialConfig:
     resume: continue from the trial's last checkpoint, if it has one.
     checkpoint: save a checkpoint after every eval (needed to resume).
     progress: show a progress bar.
+    meta_data: what meta_data.json records besides the environment (written once, when the
+      trial starts).
     clock: the timer (seconds); tests replace it.
   """
 
   trial_dir: Path
   rng_seed: int
   budget_sec: float
+  batch_size: int
+  hyperparameters: Mapping[str, Any] | None = None
   max_global_steps: int | None = None
   eval_every_steps: int | None = None
   data_dir: str | None = None
   resume: bool = False
   checkpoint: bool = True
   progress: bool = False
+  meta_data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   clock: Callable[[], float] = time.perf_counter
 
 
@@ -146,23 +155,51 @@ def _metrics_finite(metrics: dict[str, float]) -> bool:
   return all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
 
 
-def run_trial(workload: spec.Workload, submission: Submission, hyperparameters,
+def run_trial(workload: spec.Workload, submission: spec.Submission,
               config: TrialConfig) -> TrialRecord:
-  """Trains until a stop rule fires; logs every eval; returns the trial's record."""
-  return _Trial(workload, submission, hyperparameters, config).run()
+  """Trains until a stop rule fires; logs every eval; returns the trial's record.
+
+  A trial that raises (in its initialisation or later) is left with status 'error'.
+  """
+  try:
+    return _Trial(workload, submission, config).run()
+  except BaseException:
+    if Path(config.trial_dir).is_dir():
+      trial_files.write_status(Path(config.trial_dir), 'error')
+    raise
+
+
+def record_from_files(trial_dir: Path, status: str, workload: spec.Workload) -> TrialRecord:
+  """The record of a trial that an earlier run finished, read from its folder."""
+  rows = trial_files.EvalLog.load(trial_dir / trial_files.EVAL_MEASUREMENTS).rows
+  last = rows[-1] if rows else {}
+  reached = [r['score'] for r in rows if workload.has_reached_validation_target(r)]
+  return TrialRecord(status=status, global_step=int(last.get('global_step', 0)),
+                     accumulated_submission_time=float(last.get('accumulated_submission_time',
+                                                                0.0)),
+                     time_to_target=reached[0] if reached else None, final_metrics=last,
+                     trial_dir=trial_dir)
 
 
 class _Trial:
   """The state of one running trial; `run` is the loop, the other methods its parts."""
 
-  def __init__(self, workload: spec.Workload, submission: Submission, hyperparameters,
-               config: TrialConfig):
-    """Untimed: initialises (or restores) params, model and optimizer state."""
-    self.workload, self.submission, self.hyperparameters = workload, submission, hyperparameters
-    self.config, self.clock = config, config.clock
+  def __init__(self, workload: spec.Workload, submission: spec.Submission, config: TrialConfig):
+    """Untimed: writes the trial's record (a fresh trial), initialises or restores the state."""
+    self.workload, self.submission, self.config = workload, submission, config
+    self.hyperparameters = tuning.make_hyperparameters(config.hyperparameters)
+    self.clock = config.clock
     self.trial_dir = Path(config.trial_dir)
     self.trial_dir.mkdir(parents=True, exist_ok=True)
     self.wall_start = self.clock()
+    self.checkpointer = checkpoint_lib.Checkpointer(self.trial_dir) if config.checkpoint else None
+    self.resuming = (config.resume and self.checkpointer is not None
+                     and self.checkpointer.latest_step() is not None)
+    if not self.resuming:
+      trial_files.write_json(self.trial_dir / trial_files.HPARAMS, config.hyperparameters or {})
+      trial_files.write_json(self.trial_dir / trial_files.META_DATA,
+                             {**config.meta_data, **provenance.environment()})
+    trial_files.write_status(self.trial_dir, 'running')
 
     rng = jax.random.PRNGKey(config.rng_seed)
     init_rng, opt_rng, self.data_rng, loop_rng, self.eval_rng = jax.random.split(rng, 5)
@@ -170,57 +207,63 @@ class _Trial:
     self.params, self.model_state = sharding.replicate((params, model_state))
     self.param_types = workload.model_params_types
     self.opt_state = sharding.replicate_unplaced(submission.init_optimizer_state(
-        workload, self.params, self.model_state, hyperparameters, opt_rng))
-    self.local_batch_size = sharding.per_process_batch_size(
-        submission.get_batch_size(workload.name))
+        workload, self.params, self.model_state, self.hyperparameters, opt_rng))
+    self.local_batch_size = sharding.per_process_batch_size(config.batch_size)
     self.step_keys = _StepKeys(loop_rng)
     self.last_keys = None  # the keys of the latest step; its eval prepares with the third
 
-    self.checkpointer = checkpoint_lib.Checkpointer(self.trial_dir) if config.checkpoint else None
     self.counters = {'global_step': 0, 'accumulated_submission_time': 0.0,
                      'accumulated_eval_time': 0.0, 'accumulated_logging_time': 0.0,
                      'previous_duration': 0.0, 'preemption_count': 0, 'last_eval_time': 0.0,
-                     'time_to_target': None}
-    self.eval_log = logs.EvalLog(self.trial_dir / logs.EVAL_MEASUREMENTS)
-    if (config.resume and self.checkpointer is not None
-        and self.checkpointer.latest_step() is not None):
+                     'time_to_target': None, 'all_reached': False}
+    self.eval_log = trial_files.EvalLog(self.trial_dir / trial_files.EVAL_MEASUREMENTS)
+    if self.resuming:
       (self.params, self.model_state, self.opt_state), saved = self.checkpointer.restore(
           (self.params, self.model_state, self.opt_state))
       self.counters.update(saved)
       self.counters['preemption_count'] += 1
-      self.eval_log = logs.EvalLog.load(self.eval_log.path,
-                                        up_to_step=self.counters['global_step'])
+      self.eval_log = trial_files.EvalLog.load(self.eval_log.path,
+                                               up_to_step=self.counters['global_step'])
     self.eval_results = [(int(r['global_step']), r) for r in self.eval_log.rows]
     self.step = self.last_eval_step = self.counters['global_step']
 
   def run(self) -> TrialRecord:
-    logs.write_status(self.trial_dir, 'running')
-    input_queue = _DevicePrefetcher(self.workload.input_iterator(
-        'train', self.data_rng, self.local_batch_size, self.config.data_dir,
-        start_step=self.step))
-    progress = _Progress(self.workload, self.config, self.step) if self.config.progress else None
-    status = None
+    # A resumed trial may have stopped already (killed after its last checkpoint, before its
+    # status was written): the stop rules see the restored state before any step.
+    status = self._restored_status()
+    progress = None
     try:
+      if status is None:
+        input_queue = _DevicePrefetcher(self.workload.input_iterator(
+            'train', self.data_rng, self.local_batch_size, self.config.data_dir,
+            start_step=self.step))
+        if self.config.progress:
+          progress = progress_lib.ProgressBar(self.workload, self.config.budget_sec,
+                                              self.config.max_global_steps, self.step)
       while status is None:
         status = self._train(input_queue, progress)
         if self.step != self.last_eval_step:
           status = self._eval(self.last_keys[2]) or status
           if progress:
             progress.eval(self.eval_log.rows[-1])
-    except BaseException:
-      logs.write_status(self.trial_dir, 'error')
-      raise
     finally:
       if progress:
         progress.close()
       if self.checkpointer is not None:
         self.checkpointer.close()
-    logs.write_status(self.trial_dir, status)
+    trial_files.write_status(self.trial_dir, status)
     return TrialRecord(status=status, global_step=self.step,
                        accumulated_submission_time=self.counters['accumulated_submission_time'],
                        time_to_target=self.counters['time_to_target'],
                        final_metrics=dict(self.eval_log.rows[-1]) if self.eval_log.rows else {},
                        trial_dir=self.trial_dir)
+
+  def _restored_status(self) -> str | None:
+    if not self.resuming:
+      return None
+    if self.counters['all_reached']:
+      return 'reached_target'
+    return self._stop_status()
 
   def _train_state(self) -> Mapping[str, Any]:
     return types.MappingProxyType({
@@ -289,7 +332,8 @@ class _Trial:
   def _eval(self, prepare_rng) -> str | None:
     """Prepare for eval (timed), eval (untimed), log and checkpoint (untimed).
 
-    Returns 'diverged' or 'reached_target' when the eval says so.
+    Returns 'diverged', or 'reached_target' once the evaluated weights and every average
+    have reached the targets, or None.
     """
     sub, w, c = self.submission, self.workload, self.counters
     start = self.clock()
@@ -298,32 +342,43 @@ class _Trial:
         self.opt_state, self.eval_results, self.step, prepare_rng)
     averages = (sub.averaged_params(w, self.params, self.model_state, self.opt_state,
                                     self.hyperparameters, self.step)
-                if sub.has('averaged_params') else {})
+                if sub.averaged_params is not None else {})
     jax.block_until_ready((eval_params, eval_model_state, averages))
     c['accumulated_submission_time'] += self.clock() - start
     c['last_eval_time'] = c['accumulated_submission_time']
     self.last_eval_step = self.step
 
     start = self.clock()
+    metrics = self._evaluate(eval_params, eval_model_state, averages)
+    c['accumulated_eval_time'] += self.clock() - start
+
+    status = None
+    if w.has_reached_validation_target(metrics) and c['time_to_target'] is None:
+      c['time_to_target'] = c['accumulated_submission_time']
+    if not (_metrics_finite(metrics) and _all_finite(self.params)):
+      status = 'diverged'
+    elif all(_reached(w, metrics, name) for name in [None, *averages]):
+      status = 'reached_target'
+      c['all_reached'] = True
+    self._log(metrics, checkpoint=status != 'diverged')
+    return status
+
+  def _evaluate(self, eval_params, eval_model_state, averages) -> dict[str, float]:
+    """Every split of the evaluated weights, then of each average under its own columns."""
+    w = self.workload
     rng = jax.random.fold_in(self.eval_rng, self.step)
     metrics = w.eval_model(eval_params, eval_model_state, rng, self.config.data_dir,
                            sharding.place_eval_batch)
     for name, (avg_params, avg_state) in averages.items():
-      for column, value in w.eval_model(avg_params, avg_state, rng, self.config.data_dir,
-                                        sharding.place_eval_batch).items():
-        split, metric = column.split('/', 1)
-        metrics[f'{split}/{name}/{metric}'] = value
-    c['accumulated_eval_time'] += self.clock() - start
+      for name_in_eval, value in w.eval_model(avg_params, avg_state, rng, self.config.data_dir,
+                                              sharding.place_eval_batch).items():
+        split, _, metric = trial_files.parse_column(name_in_eval)
+        metrics[trial_files.column(split, metric, name)] = value
+    return metrics
 
-    status = None
-    reached_validation = w.has_reached_validation_target(metrics)
-    if reached_validation and c['time_to_target'] is None:
-      c['time_to_target'] = c['accumulated_submission_time']
-    if not (_metrics_finite(metrics) and _all_finite(self.params)):
-      status = 'diverged'
-    elif reached_validation and w.has_reached_test_target(metrics):
-      status = 'reached_target'
-
+  def _log(self, metrics: dict[str, float], checkpoint: bool) -> None:
+    """Untimed: the eval's row, then (unless the trial diverged) a checkpoint."""
+    c = self.counters
     start = self.clock()
     c['global_step'] = self.step
     self.eval_log.append({
@@ -337,11 +392,21 @@ class _Trial:
         **metrics,
     })
     self.eval_results.append((self.step, metrics))
-    if self.checkpointer is not None and status != 'diverged':
+    if self.checkpointer is not None and checkpoint:
       saved = dict(c, previous_duration=c['previous_duration'] + self.clock() - self.wall_start)
       self.checkpointer.save(self.step, (self.params, self.model_state, self.opt_state), saved)
     c['accumulated_logging_time'] += self.clock() - start
-    return status
+
+
+def _reached(workload: spec.Workload, metrics: Mapping[str, float], average: str | None) -> bool:
+  """Whether the weights named `average` (None: the evaluated ones) reach both targets."""
+  def value(split):
+    return metrics.get(trial_files.column(split, workload.target_metric_name, average))
+
+  mode = workload.target_metric_mode
+  return (trial_files.reached(value('validation'), workload.validation_target_value, mode)
+          and (workload.test_target_value is None
+               or trial_files.reached(value('test'), workload.test_target_value, mode)))
 
 
 def _prepare_for_eval(submission, workload, params, param_types, model_state, hyperparameters,
@@ -350,39 +415,8 @@ def _prepare_for_eval(submission, workload, params, param_types, model_state, hy
 
   Its outputs are what the eval sees; training continues from the raw state.
   """
-  if not submission.has('prepare_for_eval'):
+  if submission.prepare_for_eval is None:
     return opt_state, params, model_state
   return submission.prepare_for_eval(workload, params, param_types, model_state,
                                      hyperparameters, workload.loss_type, opt_state,
                                      eval_results, step, rng)
-
-
-class _Progress:
-  """A progress bar: step, steps/s, the last validation metric against its target, budget."""
-
-  def __init__(self, workload: spec.Workload, config: TrialConfig, step: int):
-    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-
-    self._workload = workload
-    self._budget = config.budget_sec
-    self._bar = tqdm(total=config.max_global_steps, initial=step, unit=' steps',
-                     dynamic_ncols=True, mininterval=0.5, leave=True)
-    self._last = step
-    self._metric = 'n/a'
-
-  def step(self, step: int, elapsed: float) -> None:
-    if step != self._last:
-      self._bar.update(step - self._last)
-      self._last = step
-    self._elapsed = elapsed
-
-  def eval(self, metrics: dict) -> None:
-    w = self._workload
-    value = metrics.get(f'validation/{w.target_metric_name}', math.nan)
-    self._metric = f'{value:.4f}/{w.validation_target_value:g}'
-    self._bar.set_postfix_str(
-        f'val {w.target_metric_name} {self._metric}, budget '
-        f'{100 * self._elapsed / self._budget:.0f}%', refresh=False)
-
-  def close(self) -> None:
-    self._bar.close()

@@ -7,14 +7,18 @@ for AlgoPerf runs here after changing only its import lines. Parameters are plai
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypedDict
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from avgperf import trial_files
 
 Tensor = Any
 ParameterContainer = Any  # a pytree of arrays
@@ -27,7 +31,7 @@ RandomState = Any  # a JAX PRNG key
 Batch = Mapping[str, Tensor]
 LossFnOutput = dict[str, Tensor]
 UpdateReturn = tuple[OptimizerState, ParameterContainer, ModelAuxiliaryState]
-EvalResults = list[tuple[int, Mapping[str, float]]]
+EvalResults = list[tuple[int, Mapping[str, float]]]  # (global_step, metrics) of every eval
 
 
 class LossType(enum.Enum):
@@ -155,27 +159,17 @@ class Workload(abc.ABC):
     n, b = self.num_validation_examples, self.eval_batch_size
     return -(-n // b) * b
 
-  @property
-  def target_metric_direction(self) -> str:
-    return self.target_metric_mode
-
   def has_reached_validation_target(self, eval_result: Mapping[str, float]) -> bool:
-    return self._reached(eval_result.get(f'validation/{self.target_metric_name}'),
-                         self.validation_target_value)
+    return trial_files.reached(
+        eval_result.get(trial_files.column('validation', self.target_metric_name)),
+        self.validation_target_value, self.target_metric_mode)
 
   def has_reached_test_target(self, eval_result: Mapping[str, float]) -> bool:
     if self.test_target_value is None:
       return True
-    return self._reached(eval_result.get(f'test/{self.target_metric_name}'),
-                         self.test_target_value)
-
-  def _reached(self, value, target) -> bool:
-    # >= / <=, the comparison of AlgoPerf's scorer, so that a trial stops exactly when its
-    # score counts as reached (AlgoPerf's workloads stop on a strict > / <; only a metric
-    # equal to its target tells the two apart).
-    if value is None or not math.isfinite(value):
-      return False
-    return value >= target if self.target_metric_mode == 'max' else value <= target
+    return trial_files.reached(
+        eval_result.get(trial_files.column('test', self.target_metric_name)),
+        self.test_target_value, self.target_metric_mode)
 
   # Shapes, computed abstractly so that the largest model costs no memory.
   def abstract_init(self) -> tuple[Any, Any]:
@@ -268,3 +262,90 @@ class Workload(abc.ABC):
       out = self._eval_batch_jit(params, model_state, place_batch(batch), rng)
       sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
     return self.finalize_metrics(jax.device_get(sums), num_examples)
+
+
+# The submission contract: the functions a submission module defines (AlgoPerf v0.6's JAX
+# API, plus `averaged_params`, ours), and the value the runner receives.
+
+
+class TrainState(TypedDict):
+  """What `update_params` receives as `train_state` (read-only)."""
+
+  accumulated_submission_time: float
+  accumulated_eval_time: float
+  last_eval_time: float
+  global_step: int
+  training_complete: bool
+
+
+class GetBatchSizeFn(Protocol):
+  def __call__(self, workload_name: str) -> int:
+    """The global batch size for the workload."""
+
+
+class InitOptimizerStateFn(Protocol):
+  def __call__(self, workload: Workload, model_params: ParameterContainer,
+               model_state: ModelAuxiliaryState, hyperparameters: Hyperparameters,
+               rng: RandomState) -> OptimizerState:
+    """The optimizer state before the first step (untimed)."""
+
+
+class UpdateParamsFn(Protocol):
+  def __call__(self, workload: Workload, current_param_container: ParameterContainer,
+               current_params_types: ParameterTypeTree, model_state: ModelAuxiliaryState,
+               hyperparameters: Hyperparameters, batch: Batch, loss_type: LossType,
+               optimizer_state: OptimizerState, eval_results: EvalResults, global_step: int,
+               rng: RandomState, train_state: TrainState | None = None) -> UpdateReturn:
+    """One step (timed): (new optimizer state, new params, new model state)."""
+
+
+class PrepareForEvalFn(Protocol):
+  def __call__(self, workload: Workload, current_param_container: ParameterContainer,
+               current_params_types: ParameterTypeTree, model_state: ModelAuxiliaryState,
+               hyperparameters: Hyperparameters, loss_type: LossType,
+               optimizer_state: OptimizerState, eval_results: EvalResults, global_step: int,
+               rng: RandomState) -> UpdateReturn:
+    """What an eval sees (timed): (optimizer state, params, model state). Training goes on
+    from the raw state, whatever this returns."""
+
+
+class DataSelectionFn(Protocol):
+  def __call__(self, workload: Workload, input_queue: Iterator[Batch],
+               optimizer_state: OptimizerState, current_param_container: ParameterContainer,
+               model_state: ModelAuxiliaryState, hyperparameters: Hyperparameters,
+               global_step: int, rng: RandomState) -> Batch:
+    """The next training batch (timed), usually `next(input_queue)`."""
+
+
+class AveragedParamsFn(Protocol):
+  def __call__(self, workload: Workload, current_param_container: ParameterContainer,
+               model_state: ModelAuxiliaryState, optimizer_state: OptimizerState,
+               hyperparameters: Hyperparameters, global_step: int,
+               ) -> Mapping[str, tuple[ParameterContainer, ModelAuxiliaryState]]:
+    """name -> (params, model state) of each further average to evaluate (timed) and log
+    under `<split>/<name>/<metric>`; empty when there are none."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+  """A training algorithm, as the runner receives it.
+
+  Attributes:
+    name: how logs and scores name it.
+    get_batch_size, init_optimizer_state, update_params, data_selection: required.
+    prepare_for_eval: optional; without it an eval sees the raw params.
+    averaged_params: optional; further averages evaluated beside the params.
+    default_search_space: the search space that ships with it, if any.
+    self_tuning: whether it runs under the self-tuning ruleset, where it receives
+      `hyperparameters=None` and sets its own.
+  """
+
+  name: str
+  get_batch_size: GetBatchSizeFn
+  init_optimizer_state: InitOptimizerStateFn
+  update_params: UpdateParamsFn
+  data_selection: DataSelectionFn
+  prepare_for_eval: PrepareForEvalFn | None = None
+  averaged_params: AveragedParamsFn | None = None
+  default_search_space: Path | None = None
+  self_tuning: bool = True

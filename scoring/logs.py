@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 import os
 import re
@@ -23,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-EVAL_MEASUREMENTS = 'eval_measurements.csv'
+from avgperf import trial_files
+
 FRAMEWORKS = ('jax', 'pytorch')
-TIME_COLUMNS = ('score', 'accumulated_submission_time')
-STEP_COLUMN = 'global_step'
 
 _STUDY = re.compile(r'study_(\d+)$')
 _TRIAL = re.compile(r'trial_(\d+)$')
@@ -80,14 +80,32 @@ def _is_submission_folder(entries: list[os.DirEntry]) -> bool:
   return any(_STUDY.match(e.name) or split_workload_folder(e.name)[1] for e in entries)
 
 
-def _trials_in(submission: str, study: int, workload_dir: os.DirEntry) -> list[TrialPath]:
+def _folder_name(workload_dir: os.DirEntry) -> str:
+  """The name of the submission folder above a workload folder (above `study_<k>` if any)."""
+  parent = Path(workload_dir.path).resolve().parent
+  return parent.parent.name if _STUDY.match(parent.name) else parent.name
+
+
+def _recorded_submission(trial_dir: Path) -> str | None:
+  """The submission a trial's meta_data.json names (ours record it; AlgoPerf's do not)."""
+  try:
+    return json.loads((trial_dir / trial_files.META_DATA).read_text()).get('submission')
+  except (OSError, ValueError, AttributeError):
+    return None
+
+
+def _trials_in(submission: str | None, study: int,
+               workload_dir: os.DirEntry) -> list[TrialPath]:
+  """The trials of one workload folder; `submission` None: each names its own (meta_data),
+  else the folder's name."""
   workload, framework = split_workload_folder(workload_dir.name)
   found = []
   for entry in _subdirs(Path(workload_dir.path)):
     match = _TRIAL.match(entry.name)
     if match:
-      found.append(TrialPath(submission, study, workload, framework, int(match.group(1)),
-                             Path(entry.path) / EVAL_MEASUREMENTS))
+      name = submission or _recorded_submission(Path(entry.path)) or _folder_name(workload_dir)
+      found.append(TrialPath(name, study, workload, framework, int(match.group(1)),
+                             Path(entry.path) / trial_files.EVAL_MEASUREMENTS))
   return sorted(found, key=lambda t: t.trial)
 
 
@@ -102,7 +120,9 @@ def find_trials(logs_dir: str | os.PathLike) -> list[TrialPath]:
   """
   root = Path(logs_dir)
   top = _subdirs(root)
-  submissions = [(root.resolve().name, top)] if _is_submission_folder(top) else [
+  # A folder of submission folders names each submission; one submission's folder (an
+  # experiment dir of `avgperf run`) lets each trial name its own.
+  submissions = [(None, top)] if _is_submission_folder(top) else [
       (e.name, _subdirs(Path(e.path))) for e in top]
   trials = []
   for submission, entries in submissions:
@@ -151,12 +171,14 @@ def _floats(values: list[str]) -> tuple[np.ndarray, int]:
 def _columns(header: list[str], metric: str) -> tuple[int | None, int | None, int | None,
                                                       dict[str, int]]:
   index = {name: i for i, name in enumerate(header)}
-  time = next((index[c] for c in TIME_COLUMNS if c in index), None)
-  suffix = f'/{metric}'
-  averages = {c[len('validation/'):-len(suffix)]: i for c, i in index.items()
-              if c.startswith('validation/') and c.endswith(suffix)
-              and c.count('/') >= 2 and c != f'validation{suffix}'}
-  return time, index.get(STEP_COLUMN), index.get(f'validation/{metric}'), averages
+  time = next((index[c] for c in trial_files.TIME_COLUMNS if c in index), None)
+  averages = {}
+  for name, i in index.items():
+    parsed = trial_files.parse_column(name)
+    if parsed and parsed[0] == 'validation' and parsed[1] is not None and parsed[2] == metric:
+      averages[parsed[1]] = i
+  return (time, index.get(trial_files.STEP_COLUMN),
+          index.get(trial_files.column('validation', metric)), averages)
 
 
 def read_trial(where: TrialPath, metric: str) -> tuple[TrialLog | None, str | None]:
@@ -189,8 +211,9 @@ def read_trial(where: TrialPath, metric: str) -> tuple[TrialLog | None, str | No
     return None, f'{path}: empty file; skipped'
   header = next(csv.reader(lines[:1]))
   time_i, step_i, metric_i, average_i = _columns(header, metric)
-  missing = [name for name, i in (('score', time_i), (STEP_COLUMN, step_i),
-                                  (f'validation/{metric}', metric_i)) if i is None]
+  missing = [name for name, i in (('score', time_i), (trial_files.STEP_COLUMN, step_i),
+                                  (trial_files.column('validation', metric), metric_i))
+             if i is None]
   if missing:
     return None, f'{path}: no column {missing[0]!r}; skipped'
   body = [line for line in lines[1:] if line.strip()]

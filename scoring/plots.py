@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
+from avgperf import trial_files
 from configs import workloads as workload_configs
 from scoring import logs as logs_lib
 from scoring import profiles
@@ -75,7 +76,7 @@ def _trial_path(trial_dir: Path) -> logs_lib.TrialPath:
   number = trial_dir.name.rpartition('_')[2]
   return logs_lib.TrialPath(trial_dir.parent.parent.name, 0, workload, framework,
                             int(number) if number.isdigit() else 0,
-                            trial_dir / logs_lib.EVAL_MEASUREMENTS)
+                            trial_dir / trial_files.EVAL_MEASUREMENTS)
 
 
 def _label(trial_dir: Path) -> str:

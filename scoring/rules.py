@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from avgperf import trial_files
 from configs import workloads as workload_configs
 
 RULESETS = ('external', 'self')
@@ -46,7 +47,7 @@ class Rules:
   num_studies: int
   num_trials: int
   held_out: bool
-  self_tuning_budget_factor: float
+  self_tuning_budget_factor: float  # trial_files.SELF_TUNING_BUDGET_FACTOR[name]
   max_ratio: float = 4.0
   tau_max: float = 4.0
   num_points: int = 100
@@ -90,8 +91,8 @@ def preset(name: str, workloads: tuple[str, ...] | None = None) -> Rules:
     workload_configs.facts(w, name)  # raises KeyError for an unknown workload
   if name == 'v0.5':
     return Rules(name, known, scored, num_studies=5, num_trials=5, held_out=True,
-                 self_tuning_budget_factor=3.0)
+                 self_tuning_budget_factor=trial_files.SELF_TUNING_BUDGET_FACTOR[name])
   # v0.6: held-out variants were dropped; only base workloads are known.
   known = {w: f for w, f in known.items() if f.base is None}
   return Rules(name, known, scored, num_studies=3, num_trials=5, held_out=False,
-               self_tuning_budget_factor=1.5)
+               self_tuning_budget_factor=trial_files.SELF_TUNING_BUDGET_FACTOR[name])

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from avgperf import trial_files
+
 INF = math.inf
 
 
@@ -59,7 +61,7 @@ def first_reached(values: np.ndarray, target: float, mode: str) -> int:
   >>> first_reached(np.array([0.1, 0.5, 0.7, 0.9]), 0.7, 'max')
   2
   """
-  hit = values >= target if mode == 'max' else values <= target
+  hit = trial_files.reached(values, target, mode)
   index = int(np.argmax(hit)) if len(hit) else 0
   return index if len(hit) and hit[index] else -1
 

@@ -8,6 +8,7 @@ configs/search_spaces/baseline.json (AlgoPerf's five fixed points).
 
 import optax
 
+from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
 from submissions.schedules import warmup_cosine
@@ -21,4 +22,5 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
       weight_decay=hyperparameters.weight_decay)
 
 
-globals().update(OptaxSubmission(make_tx=make_tx).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('baseline'))

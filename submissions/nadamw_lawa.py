@@ -11,23 +11,24 @@ Search space: configs/search_spaces/nadamw_lawa.json.
 
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
+from submissions import averagers
 from submissions import baseline
 from submissions.common.optax_submission import OptaxSubmission
 
 
-def lawa_averager(workload, hyperparameters) -> averaging.Averager:
+def lawa_averager(workload, hyperparameters) -> averagers.Averager:
   """LAWA with nu chosen so that L snapshots span the given fraction of the step hint."""
   length = int(hyperparameters.lawa_length)
   every = max(1, round(hyperparameters.lawa_window_fraction * workload.step_hint / length))
-  return averaging.lawa(length, every,
+  return averagers.lawa(length, every,
                         host_buffer=bool(getattr(hyperparameters, 'lawa_host_buffer', False)))
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
-  return averaging.with_average(baseline.make_tx(workload, hyperparameters),
+  return averagers.with_average(baseline.make_tx(workload, hyperparameters),
                                 lawa_averager(workload, hyperparameters))
 
 
-globals().update(OptaxSubmission(make_tx=make_tx,
-                                 eval_params=averaging.averaged_params).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('nadamw_lawa'))

@@ -15,7 +15,8 @@ Search space: configs/search_spaces/nadamw_many_averages.json.
 
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
+from submissions import averagers
 from submissions import baseline
 from submissions.common.optax_submission import OptaxSubmission
 
@@ -23,17 +24,17 @@ EMA_DECAYS = (0.9, 0.99, 0.999)
 LAWA_LENGTHS = (5, 20)
 
 
-def averagers(hyperparameters) -> dict[str, averaging.Averager]:
-  out = {f'ema_{d}': averaging.ema(d) for d in EMA_DECAYS}
-  out.update({f'lawa_{n}': averaging.lawa(n, int(hyperparameters.lawa_every))
+def averages_of_the_run(hyperparameters) -> dict[str, averagers.Averager]:
+  out = {f'ema_{d}': averagers.ema(d) for d in EMA_DECAYS}
+  out.update({f'lawa_{n}': averagers.lawa(n, int(hyperparameters.lawa_every))
               for n in LAWA_LENGTHS})
   return out
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
-  return averaging.with_averages(baseline.make_tx(workload, hyperparameters),
-                                 averagers(hyperparameters))
+  return averagers.with_averages(baseline.make_tx(workload, hyperparameters),
+                                 averages_of_the_run(hyperparameters))
 
 
-globals().update(OptaxSubmission(make_tx=make_tx,
-                                 averages=averaging.named_averages).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('nadamw_many_averages'))

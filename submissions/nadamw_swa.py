@@ -13,9 +13,9 @@ Search space: configs/search_spaces/nadamw_swa.json.
 
 import optax
 
-from submissions import averaging, schedules
+from configs.submissions import default_point
+from submissions import averagers, schedules
 from submissions.common.optax_submission import OptaxSubmission
-from configs.workloads import baseline_batch_size
 from submissions.optimizers import nadamw
 
 
@@ -26,10 +26,8 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
                             warmup_steps=int(h.warmup_factor * workload.step_hint))
   inner = nadamw(lr, b1=1.0 - h.one_minus_beta1, b2=h.beta2, weight_decay=h.weight_decay)
   every = max(1, round((workload.step_hint - start) / h.swa_snapshots))
-  return averaging.with_swa(inner, start=start, every=every)
+  return averagers.with_average(inner, averagers.swa(start=start, every=every))
 
 
-_SUBMISSION = OptaxSubmission(make_tx=make_tx, eval_params=averaging.averaged_params)
-globals().update(_SUBMISSION.module_functions())
-prepare_for_eval = averaging.with_recomputed_batch_stats(_SUBMISSION.prepare_for_eval,
-                                                         baseline_batch_size)
+SUBMISSION = OptaxSubmission(make_tx=make_tx, recompute_batch_stats=20,
+                            self_tuning_hyperparameters=default_point('nadamw_swa'))

@@ -18,11 +18,15 @@ average w(X).
 Search space: configs/search_spaces/nadamw_twa.json.
 """
 
+import dataclasses
+
 import jax
+import jax.numpy as jnp
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
 from submissions import baseline
+from submissions import optimizers
 from submissions.common.optax_submission import OptaxSubmission
 
 
@@ -36,44 +40,50 @@ def make_tx(workload, hyperparameters, phase=None) -> optax.GradientTransformati
   n = int(h.twa_checkpoints)
   switch = switch_step(workload, h)
   every = max(1, round(h.twa_span_fraction * workload.step_hint / n))
-  return averaging.trainable_weight_averaging(
+  return optimizers.trainable_weight_averaging(
       baseline.make_tx(workload, h), num_checkpoints=n, every=every, switch=switch,
       start=max(1, switch - (n - 1) * every), learning_rate=h.twa_learning_rate,
       weight_decay=h.twa_weight_decay, bits=int(h.twa_bits) or None, phase=phase)
 
 
-# One compiled step per phase, picked by the step count: cheaper than one program holding
-# both phases (see `trainable_weight_averaging`'s `phase`); the optimizer state is the same.
-_SUBMISSION = OptaxSubmission(make_tx=make_tx, eval_params=averaging.twa_params)
-_PHASES = {phase: OptaxSubmission(make_tx=lambda w, h, phase=phase: make_tx(w, h, phase))
-           for phase in (1, 2)}
-globals().update(_SUBMISSION.module_functions())
-
-
-def update_params(workload, current_param_container, current_params_types, model_state,
-                  hyperparameters, batch, loss_type, optimizer_state, eval_results, global_step,
-                  rng, train_state=None):
-  phase = 1 if global_step < switch_step(workload, hyperparameters) else 2
-  return _PHASES[phase].update_params(
-      workload, current_param_container, current_params_types, model_state, hyperparameters,
-      batch, loss_type, optimizer_state, eval_results, global_step, rng, train_state)
-
-
 @jax.jit
 def _reweight(batch, fraction, phase2):
-  held_out = averaging.holdout_mask(batch['inputs'], fraction)
-  keep = jax.numpy.where(phase2, held_out, ~held_out)
-  weights = batch.get('weights', jax.numpy.ones(keep.shape, jax.numpy.float32))
+  held_out = optimizers.holdout_mask(batch['inputs'], fraction)
+  keep = jnp.where(phase2, held_out, ~held_out)
+  weights = batch.get('weights', jnp.ones(keep.shape, jnp.float32))
   return {**batch, 'weights': weights * keep}
 
 
-def data_selection(workload, input_queue, optimizer_state, current_param_container,
-                   model_state, hyperparameters, global_step, rng):
-  """TWA-v: phase 1 trains without the held-out examples, phase 2 on them alone."""
-  batch = _SUBMISSION.data_selection(workload, input_queue, optimizer_state,
-                                     current_param_container, model_state, hyperparameters,
-                                     global_step, rng)
-  fraction = float(getattr(hyperparameters, 'twa_holdout', 0.0) or 0.0)
-  if not fraction:
-    return batch
-  return _reweight(batch, fraction, global_step >= switch_step(workload, hyperparameters))
+@dataclasses.dataclass(eq=False)
+class TwaSubmission(OptaxSubmission):
+  """One compiled step per phase, picked by the step count (cheaper than one program that
+  holds both phases; see `trainable_weight_averaging`'s `phase`); the optimizer state is the
+  same for both. TWA-v's data selection holds the held-out examples out of phase 1 and
+  trains the coefficients on them alone."""
+
+  def __post_init__(self):
+    self._phases = {
+        phase: OptaxSubmission(make_tx=lambda w, h, phase=phase: make_tx(w, h, phase))
+        for phase in (1, 2)}
+
+  def update_params(self, workload, current_param_container, current_params_types, model_state,
+                    hyperparameters, batch, loss_type, optimizer_state, eval_results,
+                    global_step, rng, train_state=None):
+    h = self._hyperparameters(hyperparameters)
+    phase = 1 if global_step < switch_step(workload, h) else 2
+    return self._phases[phase].update_params(
+        workload, current_param_container, current_params_types, model_state, h, batch,
+        loss_type, optimizer_state, eval_results, global_step, rng, train_state)
+
+  def data_selection(self, workload, input_queue, optimizer_state, current_param_container,
+                     model_state, hyperparameters, global_step, rng):
+    batch = next(input_queue)
+    h = self._hyperparameters(hyperparameters)
+    fraction = float(getattr(h, 'twa_holdout', 0.0) or 0.0)
+    if not fraction:
+      return batch
+    return _reweight(batch, fraction, global_step >= switch_step(workload, h))
+
+
+SUBMISSION = TwaSubmission(make_tx=make_tx,
+                           self_tuning_hyperparameters=default_point('nadamw_twa'))

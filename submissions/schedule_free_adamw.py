@@ -11,17 +11,18 @@ Search space: configs/search_spaces/schedule_free_adamw.json.
 
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
+from submissions import optimizers
 from submissions.common.optax_submission import OptaxSubmission
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   h = hyperparameters
-  return averaging.schedule_free_adamw(
+  return optimizers.schedule_free_adamw(
       h.learning_rate, warmup_steps=int(h.warmup_factor * workload.step_hint),
       b1=1.0 - h.one_minus_beta1, b2=h.beta2, weight_decay=h.weight_decay, r=h.r,
       weight_lr_power=h.weight_lr_power)
 
 
-globals().update(OptaxSubmission(
-    make_tx=make_tx, eval_params=averaging.schedule_free_eval_params).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('schedule_free_adamw'))

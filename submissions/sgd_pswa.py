@@ -14,8 +14,8 @@ Search space: configs/search_spaces/sgd_pswa.json.
 
 import optax
 
-from submissions import averaging, schedules
-from configs.workloads import baseline_batch_size
+from configs.submissions import default_point
+from submissions import optimizers, schedules
 from submissions.common.optax_submission import OptaxSubmission
 
 
@@ -31,15 +31,9 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
                       optax.scale_by_learning_rate(lr))
   every = max(1, round(h.pswa_period_fraction * workload.step_hint))
   start = max(1, round(h.pswa_start_fraction * workload.step_hint))
-  return averaging.periodic_swa(inner, every=every, periods=int(h.pswa_periods), start=start,
+  return optimizers.periodic_swa(inner, every=every, periods=int(h.pswa_periods), start=start,
                                 reset=_keep_schedule)
 
 
-def eval_params(opt_state, params):
-  return opt_state.result(params)
-
-
-_SUBMISSION = OptaxSubmission(make_tx=make_tx, eval_params=eval_params)
-globals().update(_SUBMISSION.module_functions())
-prepare_for_eval = averaging.with_recomputed_batch_stats(_SUBMISSION.prepare_for_eval,
-                                                         baseline_batch_size)
+SUBMISSION = OptaxSubmission(make_tx=make_tx, recompute_batch_stats=20,
+                            self_tuning_hyperparameters=default_point('sgd_pswa'))

@@ -13,6 +13,7 @@ Search space: configs/search_spaces/two_regime.json.
 import optax
 
 from submissions import schedules
+from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
 
 
@@ -26,4 +27,5 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
                      optax.inject_hyperparams(optax.sgd)(learning_rate=lr, momentum=momentum))
 
 
-globals().update(OptaxSubmission(make_tx=make_tx).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('two_regime'))

@@ -11,6 +11,7 @@ Search space: configs/search_spaces/wsd.json.
 import optax
 
 from submissions import schedules
+from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
 
@@ -28,4 +29,5 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
                 weight_decay=h.weight_decay)
 
 
-globals().update(OptaxSubmission(make_tx=make_tx).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('wsd'))

@@ -19,7 +19,8 @@ Search space: configs/search_spaces/wsd_branches.json.
 
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
+from submissions import optimizers
 from submissions import wsd
 from submissions.common.optax_submission import OptaxSubmission
 
@@ -29,10 +30,10 @@ BRANCH_FRACTIONS = (0.25, 0.5, 0.75)
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   cooldown = max(1, round(hyperparameters.cooldown_fraction * workload.step_hint))
   starts = [round(f * workload.step_hint) - cooldown for f in BRANCH_FRACTIONS]
-  return averaging.cooldown_branches(wsd.make_tx(workload, hyperparameters),
+  return optimizers.cooldown_branches(wsd.make_tx(workload, hyperparameters),
                                      [s for s in starts if s > 0], cooldown,
                                      shape=getattr(hyperparameters, 'cooldown_shape', '1-sqrt'))
 
 
-globals().update(OptaxSubmission(make_tx=make_tx,
-                                 averages=averaging.branch_endpoints).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('wsd_branches'))

@@ -9,16 +9,17 @@ Search space: configs/search_spaces/wsd_lawa.json.
 
 import optax
 
-from submissions import averaging
+from configs.submissions import default_point
+from submissions import averagers
 from submissions import nadamw_lawa
 from submissions import wsd
 from submissions.common.optax_submission import OptaxSubmission
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
-  return averaging.with_average(wsd.make_tx(workload, hyperparameters),
+  return averagers.with_average(wsd.make_tx(workload, hyperparameters),
                                 nadamw_lawa.lawa_averager(workload, hyperparameters))
 
 
-globals().update(OptaxSubmission(make_tx=make_tx,
-                                 eval_params=averaging.averaged_params).module_functions())
+SUBMISSION = OptaxSubmission(make_tx=make_tx,
+                            self_tuning_hyperparameters=default_point('wsd_lawa'))

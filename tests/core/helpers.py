@@ -3,9 +3,10 @@ digits workload and the baseline submission that advance it."""
 
 from __future__ import annotations
 
-import types
+import dataclasses
 
-from avgperf import submission as submission_lib
+from avgperf import runner
+from avgperf import submission_loader
 from avgperf import tuning
 from workloads.digits.workload import DigitsWorkload
 
@@ -27,6 +28,15 @@ def baseline_hyperparameters(**overrides):
   return tuning.make_hyperparameters({**BASELINE_POINT, **overrides})
 
 
+def trial_config(trial_dir, hyperparameters=None, **overrides) -> runner.TrialConfig:
+  """A digits trial's config: the baseline's first point, its batch size, no checkpoints
+  unless asked for, any other field overridden."""
+  fields = {'rng_seed': 0, 'budget_sec': 1e9, 'batch_size': 64, 'checkpoint': False,
+            **overrides}
+  point = BASELINE_POINT if hyperparameters is None else hyperparameters
+  return runner.TrialConfig(trial_dir=trial_dir, hyperparameters=point, **fields)
+
+
 def slow_eval_workload(clock: FakeClock, eval_seconds: float, **facts) -> DigitsWorkload:
   """The digits workload whose evals take `eval_seconds` on `clock`."""
   workload = DigitsWorkload()
@@ -44,14 +54,10 @@ def slow_eval_workload(clock: FakeClock, eval_seconds: float, **facts) -> Digits
 
 def slow_submission(clock: FakeClock, step_seconds: float, name: str = 'baseline'):
   """The submission `name` whose update_params takes `step_seconds` on `clock`."""
-  base = submission_lib.load(name)
-  functions = {f: getattr(base.module, f) for f in
-               submission_lib.REQUIRED + submission_lib.OPTIONAL if base.has(f)}
-  update_params = functions['update_params']
+  base = submission_loader.load(name)
 
   def slow_update(*args, **kwargs):
     clock.now += step_seconds
-    return update_params(*args, **kwargs)
+    return base.update_params(*args, **kwargs)
 
-  functions['update_params'] = slow_update
-  return submission_lib.Submission(name, types.SimpleNamespace(**functions), None)
+  return dataclasses.replace(base, update_params=slow_update)

@@ -5,7 +5,7 @@ import os
 import signal
 from pathlib import Path
 
-from submissions import baseline
+from submissions.baseline import SUBMISSION as baseline
 
 get_batch_size = baseline.get_batch_size
 init_optimizer_state = baseline.init_optimizer_state

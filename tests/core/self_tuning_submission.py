@@ -1,7 +1,7 @@
 """A self-tuning submission: the baseline with its hyperparameters fixed inside the module."""
 
 from avgperf import tuning
-from submissions import baseline
+from submissions.baseline import SUBMISSION as baseline
 
 DEFAULTS = tuning.make_hyperparameters({
     'learning_rate': 0.0013, 'one_minus_beta1': 0.027, 'beta2': 0.998, 'weight_decay': 0.16,

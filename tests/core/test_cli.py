@@ -101,10 +101,10 @@ def test_unwritable_experiment_dir_as_user(capsys, tmp_path):
   _assert_usage_error(capsys, tmp_path, f'--experiment_dir={locked}/x', contains='not writable')
 
 
-def test_experiment_dir_under_a_file_is_not_writable(capsys, tmp_path):
+def test_experiment_dir_under_a_file_says_it_is_a_file(capsys, tmp_path):
   (tmp_path / 'afile').write_text('')
   _assert_usage_error(capsys, tmp_path, f'--experiment_dir={tmp_path}/afile/x',
-                      contains='not writable')
+                      contains='is a file')
 
 
 def test_existing_trial_needs_resume(capsys, tmp_path):

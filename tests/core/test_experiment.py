@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from avgperf import experiment
-from avgperf import submission as submission_lib
+from avgperf import submission_loader
 from workloads.digits.workload import DigitsWorkload
 
 HERE = Path(__file__).parent
@@ -15,9 +15,9 @@ def _meta(trial_dir):
 
 
 def test_studies_and_trials_get_their_own_folders_and_seeds(tmp_path):
-  workload, sub = DigitsWorkload(), submission_lib.load('baseline')
+  workload, sub = DigitsWorkload(), submission_loader.load('baseline')
   config = experiment.ExperimentConfig(
-      experiment_dir=tmp_path, workload='digits', submission='baseline', num_tuning_trials=2,
+      experiment_dir=tmp_path, num_tuning_trials=2,
       studies=[0, 1], max_global_steps=20, eval_every_steps=10)
   records = experiment.run(config, workload, sub)
   dirs = [tmp_path / f'study_{s}' / 'digits_jax' / f'trial_{t}' for s in (0, 1) for t in (1, 2)]
@@ -39,9 +39,9 @@ def test_studies_and_trials_get_their_own_folders_and_seeds(tmp_path):
 
 def test_self_tuning_runs_one_trial_with_one_and_a_half_budgets(tmp_path):
   workload = DigitsWorkload()
-  sub = submission_lib.load(str(HERE / 'self_tuning_submission.py'))
+  sub = submission_loader.load(str(HERE / 'self_tuning_submission.py'))
   records = experiment.run(experiment.ExperimentConfig(
-      experiment_dir=tmp_path, workload='digits', submission='self', ruleset='self',
+      experiment_dir=tmp_path, ruleset='self',
       num_tuning_trials=5, max_global_steps=10, eval_every_steps=10), workload, sub)
   assert len(records) == 1
   meta = _meta(records[0].trial_dir)

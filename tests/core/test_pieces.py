@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from avgperf import logs
+from avgperf import trial_files
 from submissions.optimizers import nadamw
 from workloads.common import batching
 
@@ -56,16 +56,16 @@ def test_eval_batches_pad_and_weight_every_example_once():
 
 
 def test_eval_log_is_valid_after_each_append_and_reloads(tmp_path):
-  path = tmp_path / logs.EVAL_MEASUREMENTS
-  log = logs.EvalLog(path)
+  path = tmp_path / trial_files.EVAL_MEASUREMENTS
+  log = trial_files.EvalLog(path)
   log.append({'global_step': 10, 'score': 1.5, 'validation/accuracy': 0.5})
   log.append({'global_step': 20, 'score': 3.0, 'validation/accuracy': math.nan,
               'validation/ema_0.9/accuracy': 0.25})
   header = path.read_text().splitlines()[0].split(',')
   assert header == sorted(header)
-  reloaded = logs.EvalLog.load(path)
+  reloaded = trial_files.EvalLog.load(path)
   assert reloaded.rows[0]['global_step'] == 10 and reloaded.rows[1]['score'] == 3.0
   assert math.isnan(reloaded.rows[1]['validation/accuracy'])
   assert math.isnan(reloaded.rows[0]['validation/ema_0.9/accuracy'])
-  assert [r['global_step'] for r in logs.EvalLog.load(path, up_to_step=15).rows] == [10]
+  assert [r['global_step'] for r in trial_files.EvalLog.load(path, up_to_step=15).rows] == [10]
   assert not list(tmp_path.glob('.*.tmp'))

@@ -2,24 +2,24 @@
 
 import csv
 import math
-import types
+import dataclasses
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-from avgperf import logs
 from avgperf import runner
 from avgperf import spec
-from avgperf import submission as submission_lib
+from avgperf import submission_loader
+from avgperf import trial_files
 from avgperf import tuning
 from tests.core import helpers
 from workloads.digits.workload import DigitsWorkload
 
 
 def _rows(trial_dir):
-  with open(trial_dir / logs.EVAL_MEASUREMENTS, newline='') as f:
+  with open(trial_dir / trial_files.EVAL_MEASUREMENTS, newline='') as f:
     return list(csv.DictReader(f))
 
 
@@ -29,9 +29,8 @@ def test_slow_eval_is_not_timed_and_slow_update_is(tmp_path):
                                         validation_target_value=2.0)
   submission = helpers.slow_submission(clock, step_seconds=1.0)
   record = runner.run_trial(
-      workload, submission, helpers.baseline_hyperparameters(),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=1e9, max_global_steps=12,
-                         eval_every_steps=4, checkpoint=False, clock=clock))
+      workload, submission,
+      helpers.trial_config(tmp_path, max_global_steps=12, eval_every_steps=4, clock=clock))
   assert record.status == 'max_steps'
   assert record.accumulated_submission_time == pytest.approx(12.0)
   rows = _rows(tmp_path)
@@ -45,21 +44,19 @@ def test_budget_stops_the_trial_after_the_step_that_spends_it(tmp_path):
   workload = helpers.slow_eval_workload(clock, eval_seconds=0.0, validation_target_value=2.0)
   submission = helpers.slow_submission(clock, step_seconds=1.0)
   record = runner.run_trial(
-      workload, submission, helpers.baseline_hyperparameters(),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=5.5, eval_every_steps=100,
-                         checkpoint=False, clock=clock))
+      workload, submission,
+      helpers.trial_config(tmp_path, budget_sec=5.5, eval_every_steps=100, clock=clock))
   assert record.status == 'budget_exhausted'
   assert record.global_step == 6  # the budget is checked after every step, not at evals
   assert int(_rows(tmp_path)[-1]['global_step']) == 6  # a final eval is logged
-  assert logs.read_status(tmp_path) == 'budget_exhausted'
+  assert trial_files.read_status(tmp_path) == 'budget_exhausted'
 
 
 def test_target_stops_the_trial_at_the_first_eval_that_reaches_it(tmp_path):
   workload = DigitsWorkload()
   record = runner.run_trial(
-      workload, submission_lib.load('baseline'), helpers.baseline_hyperparameters(),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=1e9, max_global_steps=2000,
-                         eval_every_steps=25, checkpoint=False))
+      workload, submission_loader.load('baseline'),
+      helpers.trial_config(tmp_path, max_global_steps=2000, eval_every_steps=25))
   assert record.status == 'reached_target'
   rows = _rows(tmp_path)
   reached = [float(r['validation/accuracy']) >= workload.validation_target_value
@@ -72,19 +69,19 @@ def test_target_stops_the_trial_at_the_first_eval_that_reaches_it(tmp_path):
 
 def test_divergence_ends_the_trial_with_valid_logs(tmp_path):
   record = runner.run_trial(
-      DigitsWorkload(), submission_lib.load('baseline'),
-      helpers.baseline_hyperparameters(learning_rate=1e12, warmup_factor=0.0),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=1e9, max_global_steps=200,
-                         eval_every_steps=10, checkpoint=False))
+      DigitsWorkload(), submission_loader.load('baseline'),
+      helpers.trial_config(tmp_path, {**helpers.BASELINE_POINT, 'learning_rate': 1e12,
+                                      'warmup_factor': 0.0},
+                           max_global_steps=200, eval_every_steps=10))
   assert record.status == 'diverged'
   assert record.global_step < 200
   rows = _rows(tmp_path)
   assert rows and math.isnan(float(rows[-1]['validation/loss']))
-  assert logs.read_status(tmp_path) == 'diverged'
+  assert trial_files.read_status(tmp_path) == 'diverged'
 
 
 def test_training_complete_error_ends_the_trial(tmp_path):
-  base = submission_lib.load('baseline')
+  base = submission_loader.load('baseline')
 
   def update_params(workload, params, param_types, model_state, hyperparameters, batch,
                     loss_type, opt_state, eval_results, global_step, rng, train_state=None):
@@ -94,13 +91,9 @@ def test_training_complete_error_ends_the_trial(tmp_path):
                               batch, loss_type, opt_state, eval_results, global_step, rng,
                               train_state)
 
-  functions = {f: getattr(base.module, f) for f in submission_lib.REQUIRED}
-  module = types.SimpleNamespace(**{**functions, 'update_params': update_params})
   record = runner.run_trial(
-      DigitsWorkload(), submission_lib.Submission('stops_at_7', module, None),
-      helpers.baseline_hyperparameters(),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=1e9, eval_every_steps=100,
-                         checkpoint=False))
+      DigitsWorkload(), dataclasses.replace(base, update_params=update_params),
+      helpers.trial_config(tmp_path, eval_every_steps=100))
   assert record.status == 'training_complete'
   assert record.global_step == 7
   assert int(_rows(tmp_path)[-1]['global_step']) == 7
@@ -111,21 +104,21 @@ def test_evaluating_does_not_change_training(tmp_path):
   finals = []
   for every in (1, 1000):
     record = runner.run_trial(
-        DigitsWorkload(), submission_lib.load('baseline'), helpers.baseline_hyperparameters(),
-        runner.TrialConfig(trial_dir=tmp_path / str(every), rng_seed=3, budget_sec=1e9,
-                           max_global_steps=30, eval_every_steps=every, checkpoint=False))
+        DigitsWorkload(), submission_loader.load('baseline'),
+        helpers.trial_config(tmp_path / str(every), rng_seed=3, max_global_steps=30,
+                             eval_every_steps=every))
     finals.append(record.final_metrics['train/loss'])
   assert finals[0] == finals[1]
 
 
 def test_algoperf_form_submission_runs(tmp_path):
-  sub = submission_lib.load(str(Path(__file__).parent / 'algoperf_form_submission.py'))
+  sub = submission_loader.load(str(Path(__file__).parent / 'algoperf_form_submission.py'))
   assert sub.default_search_space is not None
   point = tuning.load_search_space(sub.default_search_space)[0]
   record = runner.run_trial(
-      DigitsWorkload(), sub, tuning.make_hyperparameters(point),
-      runner.TrialConfig(trial_dir=tmp_path, rng_seed=0, budget_sec=1e9, max_global_steps=300,
-                         eval_every_steps=100))
+      DigitsWorkload(), sub,
+      helpers.trial_config(tmp_path, point, max_global_steps=300, eval_every_steps=100,
+                           checkpoint=True))
   assert record.status in ('reached_target', 'max_steps')
   assert record.final_metrics['validation/accuracy'] > 0.9
 

@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import cast_like, float32_copy, gate, maybe_update
-from submissions.averaging._swa import SwaState, swa_update
+from submissions.averagers._base import AveragedTransformation, average_or_params, cast_like
+from submissions.averagers._base import float32_copy, gate, maybe_update
+from submissions.averagers._swa import SwaState, swa_update
 
 
 class PswaState(NamedTuple):
@@ -28,15 +29,10 @@ class PswaState(NamedTuple):
   count: jax.Array
   restarts: jax.Array
 
-  def result(self, params: optax.Params) -> optax.Params:
-    """The running average of this cycle; right after a restart (no snapshot yet), the raw
-    params, which are the previous cycle's average."""
-    return self.average.result(params)
-
 
 def periodic_swa(inner: optax.GradientTransformation, every: int, periods: int, start: int = 0,
                  reset: Callable[[optax.OptState, optax.OptState], optax.OptState] | None = None,
-                 ) -> optax.GradientTransformationExtraArgs:
+                 ) -> AveragedTransformation:
   """`inner` with PSWA: snapshots every `every` updates from `start` (one per period), and
   after `periods` snapshots the params jump to their mean and `inner` restarts.
 
@@ -54,7 +50,9 @@ def periodic_swa(inner: optax.GradientTransformation, every: int, periods: int, 
       reset the momentum but keep a step-driven schedule's count.
 
   Returns:
-    A transformation whose state is a `PswaState`; evaluate `state.result(params)`.
+    A transformation whose state is a `PswaState` and whose `eval_params` is the running
+    average of this cycle (right after a restart, before the first snapshot, the raw
+    params, which are the previous cycle's average).
 
   >>> tx = periodic_swa(optax.sgd(1.0), every=1, periods=2)
   >>> params = {'w': jnp.array(0.0)}
@@ -96,4 +94,7 @@ def periodic_swa(inner: optax.GradientTransformation, every: int, periods: int, 
     return updates, PswaState(inner_state, average, count,
                               state.restarts + restart.astype(jnp.int32))
 
-  return optax.GradientTransformationExtraArgs(init, update)
+  def eval_params(state, params):
+    return average_or_params(state.average.avg, state.average.count, params)
+
+  return AveragedTransformation(init, update, eval_params=eval_params)

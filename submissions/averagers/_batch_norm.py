@@ -5,7 +5,7 @@ policies, chosen by each submission (and named in its docstring):
 
 * keep: evaluate with the current statistics (the default of `OptaxSubmission`).
 * recompute: a pass over training batches with the averaged weights, as SWA does
-  (`with_recomputed_batch_stats`).
+  (`OptaxSubmission(recompute_batch_stats=N)`, for the evaluated weights and every average).
 
 `recompute_batch_stats` is generic over workloads: it needs only `model_fn`. For a model
 state updated as s <- m * s + (1 - m) * stat(batch) (flax's BatchNorm, any momentum), one
@@ -18,8 +18,7 @@ their value.
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
@@ -89,56 +88,3 @@ def _batch_stats_fn(workload):
             jax.tree.map(lambda p: p[1], pairs, is_leaf=is_pair))
 
   return stats
-
-
-def _train_batches(workload, rng, batch_size: int, num_batches: int):
-  return itertools.islice(workload.input_iterator('train', rng, batch_size), num_batches)
-
-
-def with_recomputed_batch_stats(prepare_for_eval: Callable, batch_size: Callable[[str], int],
-                                num_batches: int = 20) -> Callable:
-  """Wraps a submission's `prepare_for_eval` so that the eval sees statistics recomputed
-  for the params it hands over (a no-op for models without a model state).
-
-  Args:
-    prepare_for_eval: the submission's function (AlgoPerf's signature).
-    batch_size: workload name -> training batch size (the submission's `get_batch_size`).
-    num_batches: training batches per recomputation (timed, as prepare_for_eval is).
-
-  Returns:
-    A `prepare_for_eval` with the same signature.
-  """
-
-  def prepare(workload, current_param_container, current_params_types, model_state,
-              hyperparameters, loss_type, optimizer_state, eval_results, global_step, rng):
-    optimizer_state, params, state = prepare_for_eval(
-        workload, current_param_container, current_params_types, model_state,
-        hyperparameters, loss_type, optimizer_state, eval_results, global_step, rng)
-    if jax.tree.leaves(state):
-      batches = _train_batches(workload, rng, batch_size(workload.name), num_batches)
-      state = recompute_batch_stats(workload, params, state, batches, rng)
-    return optimizer_state, params, state
-
-  return prepare
-
-
-def with_recomputed_batch_stats_for_averages(averaged_params: Callable,
-                                             batch_size: Callable[[str], int],
-                                             num_batches: int = 20) -> Callable:
-  """Wraps a submission's `averaged_params` likewise: each named average gets statistics
-  recomputed for its own weights."""
-
-  def averages(workload, current_param_container, model_state, optimizer_state, hyperparameters,
-               global_step):
-    named = averaged_params(workload, current_param_container, model_state, optimizer_state,
-                            hyperparameters, global_step)
-    out = {}
-    for i, (name, (params, state)) in enumerate(named.items()):
-      if jax.tree.leaves(state):
-        rng = jax.random.fold_in(jax.random.PRNGKey(global_step), i)
-        batches = _train_batches(workload, rng, batch_size(workload.name), num_batches)
-        state = recompute_batch_stats(workload, params, state, batches, rng)
-      out[name] = (params, state)
-    return out
-
-  return averages

@@ -1,10 +1,15 @@
 """Wrappers that add averages to any optax transformation, outside its own state.
 
-`with_average(inner, averager)` keeps one average, `with_averages(inner, {...})` several at
-once (e.g. EMA beta in {0.9, 0.99, 0.999} and LAWA L in {5, 20} from one run). Each average
-is updated with the params *after* the inner update: the wrapper computes `params + updates`
-itself (an optax transformation is handed the params from before its update). Updates pass
-through unchanged, so the raw training trajectory is exactly the inner transformation's.
+`with_average(inner, averager)`: the submission's weights are the average (its eval, and its
+scored columns, see the average; training continues from the raw weights).
+`with_averages(inner, {name: averager, ...})`: the raw weights stay the submission's, and each
+named average is evaluated beside them under its own column prefix, all from one run (EMA
+beta in {0.9, 0.99, 0.999} and LAWA L in {5, 20}, say).
+
+Each average is updated with the params *after* the inner update: the wrapper computes
+`params + updates` itself (an optax transformation is handed the params from before its
+update). Updates pass through unchanged, so the raw trajectory is exactly the inner one's.
+Both return an `AveragedTransformation`, which `OptaxSubmission` reads: nothing else to wire.
 """
 
 from __future__ import annotations
@@ -16,10 +21,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import Averager
-from submissions.averaging._ema import ema
-from submissions.averaging._lawa import lawa
-from submissions.averaging._swa import swa
+from submissions.averagers._base import AveragedTransformation, Averager, no_averages
+from submissions.averagers._base import raw_params
 
 
 class WithAverageState(NamedTuple):
@@ -38,22 +41,30 @@ class WithAveragesState(NamedTuple):
   count: jax.Array
 
 
+def _split(inner: optax.GradientTransformation) -> tuple:
+  """(inner with extra-args support, its eval_params, its averages): the raw params and no
+  averages unless `inner` says what an eval sees itself."""
+  if isinstance(inner, AveragedTransformation):
+    return inner, inner.eval_params, inner.averages
+  return optax.with_extra_args_support(inner), raw_params, no_averages
+
+
 def _require_params(params):
   if params is None:
     raise ValueError('averaging wrappers need the params: call update(grads, state, params)')
 
 
 def with_average(inner: optax.GradientTransformation,
-                 averager: Averager) -> optax.GradientTransformationExtraArgs:
-  """`inner`, plus one average of the params it produces.
+                 averager: Averager) -> AveragedTransformation:
+  """`inner`, whose evaluated weights are an average of the params it produces.
 
   Args:
     inner: the optimizer whose trajectory is averaged.
     averager: e.g. `ema(0.999)`, `swa(start, every)`, `lawa(20, 64)`.
 
   Returns:
-    A transformation whose state is a `WithAverageState`; read the average with
-    `averaged_params(state, params)`.
+    A transformation whose state is a `WithAverageState` and whose `eval_params` is the
+    average (the params while it has none).
 
   >>> tx = with_average(optax.sgd(1.0), ema(0.5))
   >>> params = {'w': jnp.array(0.0)}
@@ -61,10 +72,10 @@ def with_average(inner: optax.GradientTransformation,
   >>> for g in (-4.0, 4.0):  # params: 4.0, then 0.0
   ...   updates, state = tx.update({'w': jnp.array(g)}, state, params)
   ...   params = optax.apply_updates(params, updates)
-  >>> float(averaged_params(state, params)['w'])
+  >>> float(tx.eval_params(state, params)['w'])
   2.0
   """
-  inner = optax.with_extra_args_support(inner)
+  inner, _, inner_averages = _split(inner)
 
   def init(params):
     return WithAverageState(inner.init(params), averager.init(params), jnp.zeros([], jnp.int32))
@@ -76,16 +87,13 @@ def with_average(inner: optax.GradientTransformation,
     average = averager.update(optax.apply_updates(params, updates), state.average, count)
     return updates, WithAverageState(inner_state, average, count)
 
-  return optax.GradientTransformationExtraArgs(init, update)
-
-
-def averaged_params(state: WithAverageState, params: optax.Params) -> optax.Params:
-  """The params an eval should see: the average, or `params` while it has none."""
-  return state.average.result(params)
+  return AveragedTransformation(
+      init, update, eval_params=lambda state, params: averager.result(state.average, params),
+      averages=lambda state, params: inner_averages(state.inner, params))
 
 
 def with_averages(inner: optax.GradientTransformation,
-                  averagers: Mapping[str, Averager]) -> optax.GradientTransformationExtraArgs:
+                  averagers: Mapping[str, Averager]) -> AveragedTransformation:
   """`inner`, plus several named averages of the params it produces, all from one run.
 
   Args:
@@ -93,8 +101,8 @@ def with_averages(inner: optax.GradientTransformation,
     averagers: name -> averager; names become eval column prefixes (`validation/<name>/...`).
 
   Returns:
-    A transformation whose state is a `WithAveragesState`; read the averages with
-    `named_averages(state, params)`.
+    A transformation whose state is a `WithAveragesState`, whose `eval_params` are the raw
+    params (or what `inner` says) and whose `averages` are the named averages.
 
   >>> tx = with_averages(optax.sgd(1.0), {'ema_0.5': ema(0.5), 'swa': swa()})
   >>> params = {'w': jnp.array(0.0)}
@@ -102,10 +110,10 @@ def with_averages(inner: optax.GradientTransformation,
   >>> for g in (-4.0, 4.0):
   ...   updates, state = tx.update({'w': jnp.array(g)}, state, params)
   ...   params = optax.apply_updates(params, updates)
-  >>> {k: float(v['w']) for k, v in named_averages(state, params).items()}
+  >>> {k: float(v['w']) for k, v in tx.averages(state, params).items()}
   {'ema_0.5': 2.0, 'swa': 2.0}
   """
-  inner = optax.with_extra_args_support(inner)
+  inner, inner_eval_params, inner_averages = _split(inner)
   averagers = dict(averagers)
 
   def init(params):
@@ -121,37 +129,10 @@ def with_averages(inner: optax.GradientTransformation,
     averages = {k: a.update(new_params, state.averages[k], count) for k, a in averagers.items()}
     return updates, WithAveragesState(inner_state, averages, count)
 
-  return optax.GradientTransformationExtraArgs(init, update)
+  def averages(state, params):
+    own = {k: a.result(state.averages[k], params) for k, a in averagers.items()}
+    return {**inner_averages(state.inner, params), **own}
 
-
-def named_averages(state: WithAveragesState, params: optax.Params) -> dict[str, optax.Params]:
-  """name -> the params an eval of that average should see (each falls back to `params`
-  while it has no average yet, e.g. LAWA until its buffer is full)."""
-  return {k: s.result(params) for k, s in state.averages.items()}
-
-
-def with_ema(inner: optax.GradientTransformation, decay: float = 0.999, start: int = 0,
-             every: int = 1, warmup: str | None = None) -> optax.GradientTransformationExtraArgs:
-  """`with_average(inner, ema(decay, start, every, warmup))`; read it with `ema_params`.
-
-  >>> tx = with_ema(optax.sgd(0.1), decay=0.9)
-  >>> state = tx.init({'w': jnp.ones(3)})
-  >>> ema_params(state, {'w': jnp.ones(3)})['w'].dtype
-  dtype('float32')
-  """
-  return with_average(inner, ema(decay, start, every, warmup))
-
-
-def with_swa(inner: optax.GradientTransformation, start: int = 0,
-             every: int = 1) -> optax.GradientTransformationExtraArgs:
-  """`with_average(inner, swa(start, every))`."""
-  return with_average(inner, swa(start, every))
-
-
-def with_lawa(inner: optax.GradientTransformation, length: int, every: int, start: int = 0,
-              host_buffer: bool = False) -> optax.GradientTransformationExtraArgs:
-  """`with_average(inner, lawa(length, every, start, host_buffer))`."""
-  return with_average(inner, lawa(length, every, start, host_buffer))
-
-
-ema_params = averaged_params
+  return AveragedTransformation(
+      init, update, eval_params=lambda state, params: inner_eval_params(state.inner, params),
+      averages=averages)

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from submissions.averagers import AveragedTransformation
 from submissions.schedules import cooldown_factor
 
 
@@ -49,7 +50,7 @@ def branch_name(step: int, cooldown_steps: int) -> str:
 
 def cooldown_branches(inner: optax.GradientTransformation, branch_steps: Sequence[int],
                       cooldown_steps: int, shape: str = '1-sqrt',
-                      ) -> optax.GradientTransformationExtraArgs:
+                      ) -> AveragedTransformation:
   """`inner`, plus a cooldown branch of `cooldown_steps` updates from each of `branch_steps`.
 
   Branch k starts from the params and optimizer state after update `branch_steps[k]` and
@@ -64,8 +65,8 @@ def cooldown_branches(inner: optax.GradientTransformation, branch_steps: Sequenc
     shape: the cooldown's shape ('linear', '1-sqrt', 'cosine').
 
   Returns:
-    A transformation whose state is a `BranchesState`; read the endpoints of finished
-    branches with `branch_endpoints(state, branch_steps, cooldown_steps)`.
+    A transformation whose state is a `BranchesState` and whose `averages` are the
+    endpoints of the branches that have ended (`branch_endpoints`).
   """
   inner = optax.with_extra_args_support(inner)
   steps = tuple(int(s) for s in branch_steps)
@@ -115,16 +116,15 @@ def cooldown_branches(inner: optax.GradientTransformation, branch_steps: Sequenc
     return updates, BranchesState(inner_state, branch[0], branch[1], ends, count, state.starts,
                                   state.cooldown)
 
-  return optax.GradientTransformationExtraArgs(init, update)
+  return AveragedTransformation(init, update, averages=branch_endpoints)
 
 
-def branch_endpoints(state: BranchesState, params: optax.Params | None = None,
-                     ) -> dict[str, optax.Params]:
+def branch_endpoints(state: BranchesState, params: optax.Params) -> dict[str, optax.Params]:
   """name -> final params of each branch that has finished (none before its end).
 
   Args:
     state: the wrapper's state (read on the host: call outside jit).
-    params: unused; the raw params, for `OptaxSubmission(averages=...)`'s signature.
+    params: unused (the raw params).
 
   Returns:
     `branch_name(start, length)` -> params, for the branches that have ended.

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from submissions.averaging._base import cast_like, gate
+from submissions.averagers._base import AveragedTransformation, cast_like, gate
 
 
 class TwaState(NamedTuple):
@@ -48,10 +48,6 @@ class TwaState(NamedTuple):
   coeff_state: optax.OptState
   snapshots: jax.Array
   count: jax.Array
-
-  def result(self, params: optax.Params) -> optax.Params:
-    """The params themselves: in phase 2 they are the trained average w(X)."""
-    return params
 
 
 def quantize(x: jax.Array, bits: int) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -111,7 +107,7 @@ def trainable_weight_averaging(
     inner: optax.GradientTransformation, num_checkpoints: int, every: int, switch: int,
     start: int = 0, learning_rate: optax.ScalarOrSchedule = 0.01, weight_decay: float = 0.0,
     bits: int | None = None, shard_basis: bool = False,
-    phase: int | None = None) -> optax.GradientTransformationExtraArgs:
+    phase: int | None = None) -> AveragedTransformation:
   """`inner` until update `switch`, then TWA: AdamW on layer-wise coefficients X of the
   checkpoints stored along the way.
 
@@ -133,7 +129,8 @@ def trainable_weight_averaging(
       all three are the same.
 
   Returns:
-    A transformation whose state is a `TwaState`.
+    A transformation whose state is a `TwaState`; an eval sees the params themselves (in
+    phase 2 they are the trained average w(X)).
 
   >>> tx = trainable_weight_averaging(optax.sgd(1.0), num_checkpoints=2, every=1, switch=2)
   >>> params = {'w': jnp.zeros(2)}
@@ -253,12 +250,7 @@ def trainable_weight_averaging(
           branch, (lambda o: o, at_switch, lambda o: phase2(grads, state, params)), operand)
     return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state)
 
-  return optax.GradientTransformationExtraArgs(init, update)
-
-
-def twa_params(state: TwaState, params: optax.Params) -> optax.Params:
-  """The params to evaluate: the params themselves (the trained average in phase 2)."""
-  return state.result(params)
+  return AveragedTransformation(init, update)
 
 
 def holdout_mask(inputs: jax.Array, fraction: float, salt: int = 0) -> jax.Array:

@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import Averager, cast_like, gate, is_concrete, maybe_update
-from submissions.averaging._base import select
+from submissions.averagers._base import Averager, cast_like, gate, is_concrete, maybe_update
+from submissions.averagers._base import select
 
 _HOST = jax.memory.Space.Host
 _DEVICE = jax.memory.Space.Device
@@ -48,13 +48,6 @@ class LawaState(NamedTuple):
   def total(self) -> optax.Params:
     """The sum of the snapshots in the buffer (float32, on the device)."""
     return _total(self.buffer, self.pending, self.count)
-
-  def result(self, params: optax.Params) -> optax.Params:
-    """The mean of the last `length` snapshots, or `params` until the buffer is full."""
-    if is_concrete(self.count) and int(self.count) < self.length:
-      return params
-    mean = jax.tree.map(lambda s: s / self.length, self.total())
-    return select(self.count >= self.length, cast_like(mean, params), params)
 
   def snapshots(self) -> optax.Params:
     """The buffer as it is (slot k holds snapshot number k mod length), on the device."""
@@ -93,7 +86,7 @@ def lawa(length: int, every: int, start: int = 0, host_buffer: bool = False) -> 
   >>> s = avg.init({'w': jnp.zeros(())})
   >>> for t, w in enumerate([1.0, 2.0, 6.0], start=1):
   ...   s = avg.update({'w': jnp.array(w)}, s, t)
-  >>> float(s.result({'w': jnp.array(0.0)})['w'])  # mean of the last two
+  >>> float(avg.result(s, {'w': jnp.array(0.0)})['w'])  # mean of the last two
   4.0
   """
   if length < 1:
@@ -127,4 +120,12 @@ def lawa(length: int, every: int, start: int = 0, host_buffer: bool = False) -> 
   def update(params, state, t):
     return maybe_update(gate(t, start, every), lambda s: snapshot(params, s), state)
 
-  return Averager(init, update)
+  return Averager(init, update, lawa_result)
+
+
+def lawa_result(state: LawaState, params: optax.Params) -> optax.Params:
+  """The mean of the last `length` snapshots, or `params` until the buffer is full."""
+  if is_concrete(state.count) and int(state.count) < state.length:
+    return params
+  mean = jax.tree.map(lambda s: s / state.length, state.total())
+  return select(state.count >= state.length, cast_like(mean, params), params)

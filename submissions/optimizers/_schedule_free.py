@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import cast_like
+from submissions.averagers._base import AveragedTransformation, cast_like
 
 
 class ScheduleFreeAdamWState(NamedTuple):
@@ -38,9 +38,6 @@ class ScheduleFreeAdamWState(NamedTuple):
   lr_max: jax.Array
   b1: jax.Array
 
-  def result(self, params: optax.Params) -> optax.Params:
-    return schedule_free_eval_params(self, params)
-
 
 def schedule_free_eval_params(state: ScheduleFreeAdamWState, params: optax.Params):
   """x = (y - (1 - b1) z) / b1, the averaged params to evaluate."""
@@ -52,7 +49,7 @@ def schedule_free_eval_params(state: ScheduleFreeAdamWState, params: optax.Param
 def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1: float = 0.9,
                         b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
                         r: float = 0.0, weight_lr_power: float = 2.0,
-                        ) -> optax.GradientTransformation:
+                        ) -> AveragedTransformation:
   """Schedule-Free AdamW with polynomial (t+1)^r weighting of the average.
 
   Args:
@@ -66,15 +63,15 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
     weight_lr_power: the power of lr_max in the weights.
 
   Returns:
-    A transformation whose state is a `ScheduleFreeAdamWState`; evaluate
-    `schedule_free_eval_params(state, params)`.
+    A transformation whose state is a `ScheduleFreeAdamWState` and whose `eval_params` is
+    x, the average.
 
   >>> tx = schedule_free_adamw(0.1, b1=0.5)
   >>> params = {'w': jnp.array(1.0)}
   >>> state = tx.init(params)
   >>> updates, state = tx.update({'w': jnp.array(2.0)}, state, params)
   >>> params = optax.apply_updates(params, updates)
-  >>> round(float(params['w']), 4), round(float(schedule_free_eval_params(state, params)['w']), 4)
+  >>> round(float(params['w']), 4), round(float(tx.eval_params(state, params)['w']), 4)
   (0.9, 0.9)
   """
   if b1 <= 0:
@@ -87,7 +84,8 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
         jax.tree.map(lambda p: jnp.zeros_like(p, dtype=jnp.float32), params),
         jnp.zeros([], jnp.float32), jnp.zeros([], jnp.float32), jnp.asarray(b1, jnp.float32))
 
-  def update(grads, state, params=None):
+  def update(grads, state, params=None, **extra_args):
+    del extra_args
     if params is None:
       raise ValueError('schedule_free_adamw needs the params: call update(grads, state, params)')
     k = state.count.astype(jnp.float32)
@@ -109,4 +107,4 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
     updates = jax.tree.map(lambda n, p: (n - p.astype(jnp.float32)).astype(p.dtype), new_y, params)
     return updates, ScheduleFreeAdamWState(state.count + 1, z, nu, weight_sum, lr_max, state.b1)
 
-  return optax.GradientTransformation(init, update)
+  return AveragedTransformation(init, update, eval_params=schedule_free_eval_params)

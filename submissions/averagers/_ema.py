@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import Averager, cast_like, float32_copy, gate, maybe_update
-from submissions.averaging._base import select
+from submissions.averagers._base import Averager, average_or_params, float32_copy, gate
+from submissions.averagers._base import maybe_update
 
 WARMUPS = (None, 'tf', 'power')
 
@@ -23,10 +23,6 @@ class EmaState(NamedTuple):
 
   avg: optax.Params
   count: jax.Array
-
-  def result(self, params: optax.Params) -> optax.Params:
-    """The average (in the params' dtypes), or `params` before the first update."""
-    return select(self.count > 0, cast_like(self.avg, params), params)
 
 
 def ema_decay(decay: float, n, warmup: str | None = None, power: float = 2 / 3):
@@ -67,13 +63,14 @@ def ema(decay: float = 0.999, start: int = 0, every: int = 1, warmup: str | None
     power: the exponent of the 'power' warm-up.
 
   Returns:
-    An `Averager` whose state is an `EmaState`.
+    An `Averager` whose state is an `EmaState`; its result is the average, or the params
+    before its first update.
 
   >>> avg = ema(0.5)
   >>> s = avg.init({'w': jnp.zeros(())})
   >>> s = avg.update({'w': jnp.array(4.0)}, s, 1)  # the first update copies
   >>> s = avg.update({'w': jnp.array(0.0)}, s, 2)
-  >>> float(s.result({'w': jnp.array(9.0)})['w'])
+  >>> float(avg.result(s, {'w': jnp.array(9.0)})['w'])
   2.0
   """
   ema_decay(decay, 0, warmup, power)  # validates the warm-up now rather than under jit
@@ -95,4 +92,7 @@ def ema(decay: float = 0.999, start: int = 0, every: int = 1, warmup: str | None
       return take(state)
     return maybe_update(gate(t, start, every), take, state)
 
-  return Averager(init, update)
+  def result(state, params):
+    return average_or_params(state.avg, state.count, params)
+
+  return Averager(init, update, result)

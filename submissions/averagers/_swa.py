@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from submissions.averaging._base import Averager, cast_like, float32_copy, gate, maybe_update
-from submissions.averaging._base import select
+from submissions.averagers._base import Averager, average_or_params, float32_copy, gate
+from submissions.averagers._base import maybe_update
 
 
 class SwaState(NamedTuple):
@@ -18,10 +18,6 @@ class SwaState(NamedTuple):
 
   avg: optax.Params
   count: jax.Array
-
-  def result(self, params: optax.Params) -> optax.Params:
-    """The mean (in the params' dtypes), or `params` before the first snapshot."""
-    return select(self.count > 0, cast_like(self.avg, params), params)
 
 
 def swa_update(params: optax.Params, state: SwaState) -> SwaState:
@@ -45,13 +41,14 @@ def swa(start: int = 0, every: int = 1) -> Averager:
     every: the snapshot period `c`.
 
   Returns:
-    An `Averager` whose state is a `SwaState`.
+    An `Averager` whose state is a `SwaState`; its result is the mean, or the params before
+    the first snapshot.
 
   >>> avg = swa(start=2, every=2)
   >>> s = avg.init({'w': jnp.zeros(())})
   >>> for t, w in enumerate([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], start=1):
   ...   s = avg.update({'w': jnp.array(w)}, s, t)
-  >>> float(s.result({'w': jnp.array(0.0)})['w'])  # mean of t = 2, 4, 6
+  >>> float(avg.result(s, {'w': jnp.array(0.0)})['w'])  # mean of t = 2, 4, 6
   4.0
   """
 
@@ -61,4 +58,7 @@ def swa(start: int = 0, every: int = 1) -> Averager:
   def update(params, state, t):
     return maybe_update(gate(t, start, every), lambda s: swa_update(params, s), state)
 
-  return Averager(init, update)
+  def result(state, params):
+    return average_or_params(state.avg, state.count, params)
+
+  return Averager(init, update, result)
