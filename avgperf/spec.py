@@ -209,6 +209,11 @@ class Workload(abc.ABC):
     """Returns {'summed', 'n_valid_examples', 'per_example'}."""
 
   # The data.
+  def synthetic_batch(self, batch_size: int, seed: int = 0) -> dict:
+    """A host batch of random inputs and targets with the pipeline's shapes and dtypes and a
+    'weights' array of ones: what tests and benchmarks feed the model without a dataset."""
+    raise NotImplementedError(f'{type(self).__name__} has no synthetic_batch')
+
   @abc.abstractmethod
   def input_iterator(self, split: str, rng: RandomState, global_batch_size: int,
                      data_dir: str | None = None, start_step: int = 0) -> Iterator[dict]:

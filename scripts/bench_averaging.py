@@ -2,7 +2,7 @@
 the params, for EMA (every step), LAWA (nu=64, L=20; buffer on the device and in host
 memory) and TWA (n=10 checkpoints; collecting, and training the coefficients).
 
-    python scripts/bench_averaging.py [--hidden 1536,1536] [--batch_size 256] [--repeats 5]
+    python scripts/bench_averagers.py [--hidden 1536,1536] [--batch_size 256] [--repeats 5]
 
 The workload is the digits MLP widened until a step takes over 20 ms here (the goal for EMA
 is < 3% on such a step). Each variant runs the real submission step (`OptaxSubmission`'s
@@ -32,7 +32,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from avgperf import tuning
-from submissions import averaging
+from submissions import averagers, optimizers
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
 from workloads.digits.workload import DigitsWorkload
@@ -44,14 +44,14 @@ def variants(base):
   """name -> transformation (built from the same NAdamW)."""
   return {
       'nadamw (reference)': base,
-      'EMA every step': averaging.with_ema(base, 0.999),
-      'LAWA nu=64 L=20': averaging.with_lawa(base, 20, 64),
-      'LAWA nu=64 L=20 host': averaging.with_lawa(base, 20, 64, host_buffer=True),
+      'EMA every step': averagers.with_average(base, averagers.ema(0.999)),
+      'LAWA nu=64 L=20': averagers.with_average(base, averagers.lawa(20, 64)),
+      'LAWA nu=64 L=20 host': averagers.with_average(base, averagers.lawa(20, 64, host_buffer=True)),
       # The programs nadamw_twa compiles: phase 1 (the inner optimizer, storing checkpoints)
       # and phase 2 (the coefficients X trained, the inner optimizer idle).
-      'TWA n=10 collecting': averaging.trainable_weight_averaging(
+      'TWA n=10 collecting': optimizers.trainable_weight_averaging(
           base, 10, every=64, switch=10**9, phase=1),
-      'TWA n=10 training X': averaging.trainable_weight_averaging(
+      'TWA n=10 training X': optimizers.trainable_weight_averaging(
           base, 10, every=1, switch=10, learning_rate=0.01, phase=2),
   }
 

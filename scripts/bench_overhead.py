@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -28,7 +27,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import numpy as np
 import optax
 
-from avgperf import runner, spec, submission as submission_lib, tuning
+from avgperf import runner, spec, submission_loader, tuning
 from workloads import registry
 
 POINT = {'dropout_rate': 0.0, 'label_smoothing': 0.1, 'learning_rate': 0.001308209823469072,
@@ -98,16 +97,14 @@ def bare_loop(workload, hyperparameters, batch_size: int, steps: int,
 
 def runner_loop(workload, hyperparameters, batch_size: int, steps: int) -> float:
   """Timed seconds per step of the runner."""
-  base = submission_lib.load('baseline')
-  functions = {f: getattr(base.module, f) for f in submission_lib.REQUIRED + ('prepare_for_eval',)}
-  functions['get_batch_size'] = lambda name: batch_size
-  sub = submission_lib.Submission('baseline', types.SimpleNamespace(**functions), None)
+  sub = submission_loader.load('baseline')
 
   def run(n):
     with tempfile.TemporaryDirectory() as d:
-      return runner.run_trial(workload, sub, hyperparameters, runner.TrialConfig(
-          trial_dir=Path(d), rng_seed=0, budget_sec=1e9, max_global_steps=n,
-          eval_every_steps=n, checkpoint=False)).accumulated_submission_time
+      return runner.run_trial(workload, sub, runner.TrialConfig(
+          trial_dir=Path(d), rng_seed=0, budget_sec=1e9, batch_size=batch_size,
+          hyperparameters=hyperparameters._asdict(), max_global_steps=n, eval_every_steps=n,
+          checkpoint=False)).accumulated_submission_time
 
   run(3)
   timed = run(steps)

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from avgperf import logs, runner, submission as submission_lib, tuning  # pylint: disable=g-import-not-at-top
+from avgperf import runner, submission_loader, trial_files, tuning  # pylint: disable=g-import-not-at-top
 from workloads import registry
 
 SMALL = 'digits,imagenet_resnet_small,imagenet_vit_small,fastmri_small'
@@ -33,9 +33,8 @@ def main() -> None:
   parser.add_argument('--workloads', default=SMALL)
   parser.add_argument('--seeds', default='0,1')
   args = parser.parse_args()
-  baseline = submission_lib.load('baseline')
-  hyperparameters = tuning.make_hyperparameters(
-      tuning.load_search_space(baseline.default_search_space)[0])
+  baseline = submission_loader.load('baseline')
+  point = tuning.load_search_space(baseline.default_search_space)[0]
   print(f'{"workload":<24}{"seed":>5}{"status":>16}{"target":>9}{"ttt s":>8}{"budget s":>10}'
         f'{"share":>7}{"steps":>7}{"step hint":>11}{"wall s":>8}')
   for name in args.workloads.split(','):
@@ -43,11 +42,12 @@ def main() -> None:
       workload = registry.get(name)
       with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        record = runner.run_trial(workload, baseline, hyperparameters, runner.TrialConfig(
+        record = runner.run_trial(workload, baseline, runner.TrialConfig(
             trial_dir=Path(d), rng_seed=seed, budget_sec=3 * workload.max_allowed_runtime_sec,
+            batch_size=baseline.get_batch_size(name), hyperparameters=point,
             checkpoint=False))
         wall = time.perf_counter() - start
-        rows = logs.EvalLog.load(Path(d) / logs.EVAL_MEASUREMENTS).rows
+        rows = trial_files.EvalLog.load(Path(d) / trial_files.EVAL_MEASUREMENTS).rows
       reached = [r for r in rows if workload.has_reached_validation_target(r)]
       ttt = record.time_to_target if reached else float('inf')
       steps = int(reached[0]['global_step']) if reached else record.global_step

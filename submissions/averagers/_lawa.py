@@ -70,7 +70,8 @@ def _total(buffer, pending, count):
   return jax.tree.map(leaf, buffer, pending)
 
 
-def lawa(length: int, every: int, start: int = 0, host_buffer: bool = False) -> Averager:
+def lawa(length: int = 10, every: int = 1, start: int = 0, host_buffer: bool = False,
+         ) -> Averager:
   """The mean of the last `length` snapshots taken at updates start, start + every, ...
 
   Args:

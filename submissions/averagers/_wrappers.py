@@ -66,6 +66,7 @@ def with_average(inner: optax.GradientTransformation,
     A transformation whose state is a `WithAverageState` and whose `eval_params` is the
     average (the params while it has none).
 
+  >>> from submissions.averagers import ema, swa
   >>> tx = with_average(optax.sgd(1.0), ema(0.5))
   >>> params = {'w': jnp.array(0.0)}
   >>> state = tx.init(params)
@@ -104,6 +105,7 @@ def with_averages(inner: optax.GradientTransformation,
     A transformation whose state is a `WithAveragesState`, whose `eval_params` are the raw
     params (or what `inner` says) and whose `averages` are the named averages.
 
+  >>> from submissions.averagers import ema, swa
   >>> tx = with_averages(optax.sgd(1.0), {'ema_0.5': ema(0.5), 'swa': swa()})
   >>> params = {'w': jnp.array(0.0)}
   >>> state = tx.init(params)

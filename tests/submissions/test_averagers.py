@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averaging
+from submissions import averagers, optimizers
 from tests.submissions import helpers
 
 STEPS = 40
@@ -40,13 +40,13 @@ def hand_ema(traj, decay, start, every, warmup=None, power=2 / 3):
     (0.9, 0, 1, None), (0.8, 5, 3, None), (0.99, 0, 1, 'tf'), (0.999, 2, 2, 'power')])
 def test_ema_matches_a_hand_loop(trajectory, decay, start, every, warmup):
   params, loss, traj = trajectory
-  tx = averaging.with_ema(optax.adam(0.05), decay, start, every, warmup)
+  tx = averagers.with_average(optax.adam(0.05), averagers.ema(decay, start, every, warmup))
   got_traj, state = helpers.run(tx, params, loss, STEPS)
   # The wrapper leaves training untouched, bit for bit.
   for a, b in zip(got_traj, traj):
     jax.tree.map(np.testing.assert_array_equal, a, b)
   expected = hand_ema(traj, decay, start, every, warmup)
-  got = averaging.ema_params(state, got_traj[-1])
+  got = tx.eval_params(state, got_traj[-1])
   jax.tree.map(lambda g, e: np.testing.assert_allclose(g, e, rtol=2e-6, atol=2e-6), got, expected)
   assert int(state.average.count) == sum(
       1 for t in range(1, STEPS + 1) if t >= start and (t - start) % every == 0)
@@ -54,21 +54,21 @@ def test_ema_matches_a_hand_loop(trajectory, decay, start, every, warmup):
 
 def test_ema_before_its_first_update_is_the_raw_params(trajectory):
   params, _, _ = trajectory
-  tx = averaging.with_ema(optax.sgd(0.1), 0.9, start=10)
+  tx = averagers.with_average(optax.sgd(0.1), averagers.ema(0.9, start=10))
   state = tx.init(params)
   raw = jax.tree.map(lambda p: p + 1.0, params)
-  assert averaging.ema_params(state, raw) is raw
+  assert tx.eval_params(state, raw) is raw
 
 
 def test_swa_matches_a_hand_loop(trajectory):
   params, loss, traj = trajectory
   start, every = 7, 4
-  tx = averaging.with_swa(optax.adam(0.05), start, every)
+  tx = averagers.with_average(optax.adam(0.05), averagers.swa(start, every))
   _, state = helpers.run(tx, params, loss, STEPS)
   taken = [helpers.as64(p) for t, p in enumerate(traj, start=1)
            if t >= start and (t - start) % every == 0]
   expected = jax.tree.map(lambda *xs: np.mean(xs, axis=0), *taken)
-  got = averaging.averaged_params(state, traj[-1])
+  got = tx.eval_params(state, traj[-1])
   jax.tree.map(lambda g, e: np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6), got, expected)
   assert int(state.average.count) == len(taken) == 9
 
@@ -78,7 +78,7 @@ def test_lawa_is_the_mean_of_the_last_l_snapshots(trajectory, host_buffer):
   params, loss, traj = trajectory
   length, every, start = 3, 4, 2
   # The identity as the inner transformation: the wrapper then follows the recorded points.
-  tx = averaging.with_lawa(optax.identity(), length, every, start, host_buffer)
+  tx = averagers.with_average(optax.identity(), averagers.lawa(length, every, start, host_buffer))
   state = tx.init(params)
   kind = 'pinned_host' if host_buffer else 'device'
   assert {x.sharding.memory_kind for x in jax.tree.leaves(state.average.buffer)} == {kind}
@@ -95,7 +95,7 @@ def test_lawa_is_the_mean_of_the_last_l_snapshots(trajectory, host_buffer):
     p = optax.apply_updates(p, updates)
     if t >= start and (t - start) % every == 0:
       taken.append(helpers.as64(p))
-    got = averaging.averaged_params(state, p)
+    got = tx.eval_params(state, p)
     if len(taken) < length:  # raw params until the buffer is full
       assert got is p
     else:
@@ -117,10 +117,10 @@ def test_lawa_is_the_mean_of_the_last_l_snapshots(trajectory, host_buffer):
 
 
 def test_lawa_under_jit_inside_a_cond_reads_raw_until_full():
-  avg = averaging.lawa(length=4, every=1)
+  avg = averagers.lawa(length=4, every=1)
   params = {'w': jnp.zeros(2)}
   state = avg.init(params)
-  read = jax.jit(lambda s, p: s.result(p))
+  read = jax.jit(avg.result)
   for t in range(1, 4):
     state = avg.update({'w': jnp.full(2, float(t))}, state, t)
     np.testing.assert_array_equal(read(state, {'w': jnp.full(2, -1.0)})['w'], [-1.0, -1.0])
@@ -130,15 +130,15 @@ def test_lawa_under_jit_inside_a_cond_reads_raw_until_full():
 
 def test_with_averages_many_from_one_run(trajectory):
   params, loss, traj = trajectory
-  averagers = {'ema_0.9': averaging.ema(0.9), 'ema_0.5': averaging.ema(0.5, every=3),
-               'swa': averaging.swa(start=10), 'lawa_5': averaging.lawa(5, 2),
-               'lawa_host': averaging.lawa(5, 2, host_buffer=True)}
-  got_traj, state = helpers.run(averaging.with_averages(optax.adam(0.05), averagers), params,
-                                loss, STEPS)
+  rules = {'ema_0.9': averagers.ema(0.9), 'ema_0.5': averagers.ema(0.5, every=3),
+           'swa': averagers.swa(start=10), 'lawa_5': averagers.lawa(5, 2),
+           'lawa_host': averagers.lawa(5, 2, host_buffer=True)}
+  tx = averagers.with_averages(optax.adam(0.05), rules)
+  got_traj, state = helpers.run(tx, params, loss, STEPS)
   for a, b in zip(got_traj, traj):
     jax.tree.map(np.testing.assert_array_equal, a, b)
-  named = averaging.named_averages(state, got_traj[-1])
-  assert sorted(named) == sorted(averagers)
+  named = tx.averages(state, got_traj[-1])
+  assert sorted(named) == sorted(rules)
   expected = {
       'ema_0.9': hand_ema(traj, 0.9, 0, 1),
       'ema_0.5': hand_ema(traj, 0.5, 0, 3),
@@ -154,19 +154,19 @@ def test_with_averages_many_from_one_run(trajectory):
 
 def test_averages_are_float32_for_bfloat16_params():
   params = {'w': jnp.ones(3, jnp.bfloat16)}
-  tx = averaging.with_averages(optax.sgd(0.1), {'e': averaging.ema(0.9),
-                                               'l': averaging.lawa(2, 1)})
+  tx = averagers.with_averages(optax.sgd(0.1), {'e': averagers.ema(0.9),
+                                               'l': averagers.lawa(2, 1)})
   state = tx.init(params)
   assert {x.dtype for x in jax.tree.leaves(state.averages) if x.ndim} == {jnp.dtype('float32')}
   updates, state = tx.update({'w': jnp.ones(3, jnp.bfloat16)}, state, params)
-  assert averaging.named_averages(state, params)['e']['w'].dtype == jnp.bfloat16
+  assert tx.averages(state, params)['e']['w'].dtype == jnp.bfloat16
 
 
 def test_unknown_warmup_and_bad_periods_are_rejected():
   with pytest.raises(ValueError, match='warm-up'):
-    averaging.ema(0.9, warmup='cosine')
+    averagers.ema(0.9, warmup='cosine')
   with pytest.raises(ValueError, match='every'):
-    averaging.swa(every=0).update({'w': jnp.zeros(1)},
-                                  averaging.swa().init({'w': jnp.zeros(1)}), 1)
+    averagers.swa(every=0).update({'w': jnp.zeros(1)},
+                                  averagers.swa().init({'w': jnp.zeros(1)}), 1)
   with pytest.raises(ValueError, match='length'):
-    averaging.lawa(0, 1)
+    averagers.lawa(0, 1)

@@ -5,9 +5,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from avgperf import spec
-from submissions import averaging
+from submissions import averagers
+from submissions.common.optax_submission import OptaxSubmission
 
 
 class _Net(nn.Module):
@@ -49,7 +51,7 @@ def test_recomputed_statistics_are_the_mean_of_per_batch_statistics():
   params, state = w.init()
   params = jax.tree.map(lambda p: p + 0.3, params)  # some other (averaged) weights
   batches = list(w.input_iterator('train', None, 10))
-  new = averaging.recompute_batch_stats(w, params, state, batches)
+  new = averagers.recompute_batch_stats(w, params, state, batches)
   kernel, bias = params['Dense_0']['kernel'], params['Dense_0']['bias']
   pre = [np.asarray(b['inputs'], np.float64) @ np.asarray(kernel) + np.asarray(bias) for b in batches]
   means = np.mean([h.mean(axis=0) for h in pre], axis=0)
@@ -60,22 +62,30 @@ def test_recomputed_statistics_are_the_mean_of_per_batch_statistics():
   assert int(new['steps']) == 7  # not a statistic: kept
 
 
-def test_prepare_for_eval_wrapper_recomputes_for_the_eval_params_only():
+def test_optax_submission_recomputes_for_the_evaluated_params_and_every_average():
   w = _BnWorkload()
   params, state = w.init()
   averaged = jax.tree.map(lambda p: p - 0.5, params)
+  other = jax.tree.map(lambda p: p * 2.0, params)
+  identity = optax.identity()
 
-  def prepare(workload, params, types, model_state, hparams, loss_type, opt_state, evals, step,
-              rng):
-    return opt_state, averaged, model_state
+  def make_tx(workload, hyperparameters):
+    return averagers.AveragedTransformation(
+        identity.init, lambda u, s, p=None, **_: identity.update(u, s, p),
+        eval_params=lambda s, p: averaged, averages=lambda s, p: {'other': other})
 
-  wrapped = averaging.with_recomputed_batch_stats(prepare, batch_size=lambda name: 20,
-                                                  num_batches=2)
-  _, eval_params, eval_state = wrapped(w, params, None, state, None, None, 'opt', [], 0,
-                                       jax.random.PRNGKey(0))
+  sub = OptaxSubmission(make_tx=make_tx, batch_size=lambda name: 20, recompute_batch_stats=2)
+  opt_state = sub.init_optimizer_state(w, params, state, 'h', None)
+  _, eval_params, eval_state = sub.prepare_for_eval(w, params, None, state, 'h', None,
+                                                    opt_state, [], 0, jax.random.PRNGKey(0))
+  batches = list(w.input_iterator('train', None, 20))[:2]
   assert eval_params is averaged
-  want = averaging.recompute_batch_stats(w, averaged, state,
-                                         list(w.input_iterator('train', None, 20))[:2])
-  jax.tree.map(np.testing.assert_allclose, eval_state, want)
+  jax.tree.map(np.testing.assert_allclose, eval_state,
+               averagers.recompute_batch_stats(w, averaged, state, batches))
+  ((name, (avg_params, avg_state)),) = sub.averaged_params(w, params, state, opt_state, 'h',
+                                                          0).items()
+  assert name == 'other' and avg_params is other
+  jax.tree.map(np.testing.assert_allclose, avg_state,
+               averagers.recompute_batch_stats(w, other, state, batches))
   # The training state is untouched.
   assert float(state['batch_stats']['BatchNorm_0']['var'][0]) == 1.0

@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averaging, schedules
+from submissions import averagers, optimizers, schedules
 from submissions.optimizers import nadamw
 from tests.submissions import helpers
 
@@ -23,7 +23,7 @@ def test_branch_endpoints_equal_separate_cooldown_runs():
   params, loss = helpers.quadratic_problem()
   noises = np.random.default_rng(5).normal(size=STEPS).astype(np.float32) * 0.3
   inner = nadamw(LR, b1=0.9, b2=0.99, weight_decay=0.1)
-  tx = averaging.cooldown_branches(inner, BRANCHES, COOLDOWN, shape='1-sqrt')
+  tx = optimizers.cooldown_branches(inner, BRANCHES, COOLDOWN, shape='1-sqrt')
 
   @jax.jit
   def step(p, s, noise):
@@ -36,8 +36,8 @@ def test_branch_endpoints_equal_separate_cooldown_runs():
   for t in range(STEPS):
     p, state = step(p, state, noises[t])
     main.append(p)
-    ended = averaging.branch_endpoints(state)
-    assert sorted(ended) == [averaging.branch_name(s, COOLDOWN) for s in BRANCHES
+    ended = tx.averages(state, None)
+    assert sorted(ended) == [optimizers.branch_name(s, COOLDOWN) for s in BRANCHES
                              if t + 1 >= s + COOLDOWN]
 
   # The main run is the plain constant-rate run.
@@ -55,7 +55,7 @@ def test_branch_endpoints_equal_separate_cooldown_runs():
     for t in range(start + COOLDOWN):
       updates, s = ref_tx.update(jax.grad(loss)(q, noises[t]), s, q)
       q = optax.apply_updates(q, updates)
-    got = averaging.branch_endpoints(state)[averaging.branch_name(start, COOLDOWN)]
+    got = tx.averages(state, None)[optimizers.branch_name(start, COOLDOWN)]
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, q)
     # And it differs from the main run at that step (the cooldown did something).
     assert not np.allclose(got['bias'], main[start + COOLDOWN - 1]['bias'], atol=1e-4)
@@ -63,11 +63,11 @@ def test_branch_endpoints_equal_separate_cooldown_runs():
 
 def test_overlapping_windows_are_rejected():
   with pytest.raises(ValueError, match='overlap'):
-    averaging.cooldown_branches(optax.sgd(0.1), (10, 12), 5)
+    optimizers.cooldown_branches(optax.sgd(0.1), (10, 12), 5)
 
 
 def test_branches_need_grad_fn():
-  tx = averaging.cooldown_branches(optax.sgd(0.1), (1,), 2)
+  tx = optimizers.cooldown_branches(optax.sgd(0.1), (1,), 2)
   params = {'w': jnp.ones(2)}
   with pytest.raises(ValueError, match='grad_fn'):
     tx.update({'w': jnp.ones(2)}, tx.init(params), params)

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import optax
 
-from submissions import averaging
+from submissions import averagers, optimizers
 from tests.submissions import helpers
 
 LR, MOMENTUM, EVERY, PERIODS, START, STEPS = 0.05, 0.9, 3, 2, 4, 30
@@ -12,7 +12,7 @@ LR, MOMENTUM, EVERY, PERIODS, START, STEPS = 0.05, 0.9, 3, 2, 4, 30
 
 def test_pswa_restart_points_and_trajectory():
   params, loss = helpers.quadratic_problem()
-  tx = averaging.periodic_swa(optax.sgd(LR, momentum=MOMENTUM), EVERY, PERIODS, START)
+  tx = optimizers.periodic_swa(optax.sgd(LR, momentum=MOMENTUM), EVERY, PERIODS, START)
   traj, state = helpers.run(tx, params, loss, STEPS)
 
   # The hand loop: heavy-ball momentum m <- g + mu m, w <- w - lr m; a snapshot at
@@ -42,16 +42,16 @@ def test_pswa_restart_points_and_trajectory():
   assert int(state.average.count) == 1
   # (Equal up to rounding: XLA may fuse params + updates differently in the two places.)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
-               state.result(traj[-1]), traj[27])
+               tx.eval_params(state, traj[-1]), traj[27])
 
 
 def test_pswa_reset_can_keep_part_of_the_state():
   params, loss = helpers.quadratic_problem()
   inner = optax.chain(optax.trace(MOMENTUM), optax.scale_by_schedule(lambda c: -LR / (1 + c)))
   keep_schedule = lambda fresh, old: (fresh[0], old[1])
-  tx = averaging.periodic_swa(inner, EVERY, PERIODS, START, reset=keep_schedule)
+  tx = optimizers.periodic_swa(inner, EVERY, PERIODS, START, reset=keep_schedule)
   _, state = helpers.run(tx, params, loss, 8)
   assert int(state.restarts) == 1
   assert int(state.inner[1].count) == 8  # the schedule's count went on through the restart
-  _, fresh = helpers.run(averaging.periodic_swa(inner, EVERY, PERIODS, START), params, loss, 8)
+  _, fresh = helpers.run(optimizers.periodic_swa(inner, EVERY, PERIODS, START), params, loss, 8)
   assert int(fresh.inner[1].count) == 1  # the default resets everything (after 1 more step)

@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averaging
+from submissions import averagers, optimizers
 from tests.submissions import helpers
 
 
@@ -43,7 +43,7 @@ def test_schedule_free_adamw_follows_the_published_equations(r, warmup, wd):
   hp = dict(lr=0.05, warmup=warmup, b1=0.9, b2=0.99, eps=1e-8, wd=wd, r=r, wlp=2.0)
   ys, xs = reference(params, grad, 25, **hp)
 
-  tx = averaging.schedule_free_adamw(hp['lr'], hp['warmup'], hp['b1'], hp['b2'], hp['eps'],
+  tx = optimizers.schedule_free_adamw(hp['lr'], hp['warmup'], hp['b1'], hp['b2'], hp['eps'],
                                      hp['wd'], hp['r'], hp['wlp'])
   state = tx.init(params)
   step = jax.jit(lambda p, s, g: tx.update(g, s, p))
@@ -54,7 +54,7 @@ def test_schedule_free_adamw_follows_the_published_equations(r, warmup, wd):
     tol = dict(rtol=1e-4, atol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **tol), p, ys[k])
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **tol),
-                 averaging.schedule_free_eval_params(state, p), xs[k])
+                 tx.eval_params(state, p), xs[k])
 
 
 def test_r_changes_the_average_but_not_the_first_step():
@@ -62,19 +62,19 @@ def test_r_changes_the_average_but_not_the_first_step():
   grad = jax.grad(loss)
   out = {}
   for r in (0.0, 0.75):
-    tx = averaging.schedule_free_adamw(0.05, 3, r=r)
+    tx = optimizers.schedule_free_adamw(0.05, 3, r=r)
     state, p = tx.init(params), params
     for k in range(6):
       updates, state = tx.update(grad(p), state, p)
       p = optax.apply_updates(p, updates)
       if k == 0:
         first = p
-    out[r] = (first, averaging.schedule_free_eval_params(state, p))
+    out[r] = (first, tx.eval_params(state, p))
   jax.tree.map(np.testing.assert_allclose, out[0.0][0], out[0.75][0])
   assert not np.allclose(out[0.0][1]['bias'], out[0.75][1]['bias'])
 
 
 def test_b1_must_be_positive():
   with pytest.raises(ValueError):
-    averaging.schedule_free_adamw(b1=0.0)
-  assert averaging.schedule_free_adamw().init({'w': jnp.ones(2, jnp.bfloat16)}).z['w'].dtype == jnp.float32
+    optimizers.schedule_free_adamw(b1=0.0)
+  assert optimizers.schedule_free_adamw().init({'w': jnp.ones(2, jnp.bfloat16)}).z['w'].dtype == jnp.float32

@@ -11,22 +11,17 @@ import jax
 import numpy as np
 import pytest
 
-from avgperf import experiment, logs
-from avgperf import submission as submission_lib
+from avgperf import experiment
+from avgperf import runner
+from avgperf import submission_loader
+from avgperf import trial_files
 from avgperf import tuning
 from submissions.common.optax_submission import OptaxSubmission
 from workloads.digits.workload import DigitsWorkload
 
 REPO = Path(__file__).resolve().parents[2]
-SUBMISSIONS = ('nadamw_ema', 'nadamw_lawa', 'nadamw_swa', 'wsd', 'wsd_lawa', 'sgd_pswa',
-               'nadamw_twa', 'schedule_free_adamw', 'two_regime', 'nadamw_many_averages',
-               'wsd_branches')
+SUBMISSIONS = submission_loader.available()
 STEP_HINT = 200
-# Columns each submission adds beside the scored `validation/accuracy`.
-AVERAGE_COLUMNS = {
-    'nadamw_many_averages': ['ema_0.9', 'ema_0.99', 'ema_0.999', 'lawa_5', 'lawa_20'],
-    'wsd_branches': ['cooldown_10+40', 'cooldown_60+40', 'cooldown_110+40'],
-}
 
 
 def short_digits() -> DigitsWorkload:
@@ -39,54 +34,75 @@ def short_digits() -> DigitsWorkload:
 
 
 def rows(trial_dir):
-  with open(trial_dir / logs.EVAL_MEASUREMENTS, newline='') as f:
+  with open(trial_dir / trial_files.EVAL_MEASUREMENTS, newline='') as f:
     return list(csv.DictReader(f))
 
 
-def test_all_submissions_are_listed_with_search_spaces():
-  available = submission_lib.available()
-  for name in SUBMISSIONS + ('baseline',):
-    assert name in available
-    sub = submission_lib.load(name)
+def test_every_submission_documents_itself_and_ships_a_search_space():
+  for name in SUBMISSIONS:
+    sub = submission_loader.load(name)
     assert sub.default_search_space is not None, name
     tuning.load_search_space(sub.default_search_space)
+    doc = submission_loader.description(name)
+    assert doc.endswith('.'), name
     if name != 'baseline':
-      doc = sub.module.__doc__
-      assert 'Batch-norm statistics' in doc and 'Scoring reads' in doc, name
+      full = __import__(f'submissions.{name}', fromlist=['_']).__doc__
+      assert 'Batch-norm statistics' in full and 'Scoring reads' in full, name
 
 
-def _compiled_steps(module) -> list:
-  """The jitted train steps of the OptaxSubmissions a submission module is built from."""
-  found = [getattr(v, '__self__', None) for v in vars(module).values()]
-  found += [x for v in vars(module).values() if isinstance(v, dict) for x in v.values()]
-  subs = {id(x): x for x in found if isinstance(x, OptaxSubmission)}.values()
-  return [step for sub in subs for step in sub._steps.values()]  # pylint: disable=protected-access
+def _optax_submissions(sub) -> list[OptaxSubmission]:
+  """The OptaxSubmissions a loaded submission is made of (TWA's holds one per phase)."""
+  owner = getattr(sub.update_params, '__self__', None)
+  if not isinstance(owner, OptaxSubmission):
+    return []
+  inner = [x for v in vars(owner).values() if isinstance(v, dict) for x in v.values()]
+  return [owner] + [x for x in inner if isinstance(x, OptaxSubmission)]
 
 
-@pytest.mark.parametrize('name', ('baseline',) + SUBMISSIONS)
-def test_submission_trains_on_digits(tmp_path, name):
-  config = experiment.ExperimentConfig(experiment_dir=tmp_path, workload='digits',
-                                       submission=name, max_global_steps=STEP_HINT,
+def _compiled_steps(sub) -> list:
+  return [step for s in _optax_submissions(sub)
+          for _, step in s._cache.values()]  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('name', SUBMISSIONS)
+def test_submission_trains_on_digits_and_logs_every_average(tmp_path, name):
+  config = experiment.ExperimentConfig(experiment_dir=tmp_path, max_global_steps=STEP_HINT,
                                        eval_every_steps=50)
-  sub = submission_lib.load(name)
-  (record,) = experiment.run(config, short_digits(), sub)
+  sub = submission_loader.load(name)
+  workload = short_digits()
+  (record,) = experiment.run(config, workload, sub)
   assert record.status == 'max_steps'
   # Each train step compiled once: the optimizer state the runner hands over is placed as
   # the step's outputs are (a recompile at the second step is timed training lost).
-  steps = _compiled_steps(sub.module)
-  assert steps and all(step._cache_size() == 1 for step in steps), name  # pylint: disable=protected-access
+  sizes = [step._cache_size() for step in _compiled_steps(sub)]  # pylint: disable=protected-access
+  assert 1 in sizes and max(sizes) == 1, (name, sizes)
   final = rows(record.trial_dir)[-1]
   assert int(final['global_step']) == STEP_HINT
   assert float(final['validation/accuracy']) > 0.9, final['validation/accuracy']
-  for average in AVERAGE_COLUMNS.get(name, []):
-    value = float(final[f'validation/{average}/accuracy'])
-    # EMA 0.999 still weighs the first steps heavily after 200 (0.999^200 = 0.82), and the
-    # first branch is a 50-step run: logged, but lower.
-    assert value > {'ema_0.999': 0.3, 'cooldown_10+40': 0.7}.get(average, 0.85), (average, value)
-  if name == 'wsd_branches':  # a branch's column appears once the branch has ended
-    first = {r['global_step']: r for r in rows(record.trial_dir)}['50']
-    assert first['validation/cooldown_10+40/accuracy'] != ''
-    assert first.get('validation/cooldown_60+40/accuracy', '') == ''
+  # Every average the submission hands over at the end has its columns, with real values
+  # (EMA 0.999 still weighs the first steps heavily after 200: 0.999^200 = 0.82).
+  names = {trial_files.parse_column(c)[1] for c in final if trial_files.parse_column(c)}
+  for average in names - {None}:
+    assert float(final[f'validation/{average}/accuracy']) > 0.3, average
+
+
+def test_a_sweep_keeps_one_compiled_step(tmp_path):
+  """Trials of a sweep run one after another; the previous trial's program is released."""
+  sub = submission_loader.load('baseline')
+  config = experiment.ExperimentConfig(experiment_dir=tmp_path, num_tuning_trials=3,
+                                       max_global_steps=4, eval_every_steps=4)
+  experiment.run(config, short_digits(), sub)
+  assert len(_compiled_steps(sub)) == 1
+
+
+def test_branches_appear_when_they_end(tmp_path):
+  config = experiment.ExperimentConfig(experiment_dir=tmp_path, max_global_steps=STEP_HINT,
+                                       eval_every_steps=50)
+  (record,) = experiment.run(config, short_digits(), submission_loader.load('wsd_branches'))
+  by_step = {r['global_step']: r for r in rows(record.trial_dir)}
+  assert by_step['50']['validation/cooldown_10+40/accuracy'] != ''
+  assert by_step['50'].get('validation/cooldown_60+40/accuracy', '') == ''
+  assert float(by_step['200']['validation/cooldown_110+40/accuracy']) > 0.85
 
 
 def test_cli_runs_a_many_averages_submission(tmp_path):
@@ -97,7 +113,7 @@ def test_cli_runs_a_many_averages_submission(tmp_path):
       cwd=REPO, capture_output=True, text=True, timeout=300)
   assert out.returncode == 0, out.stderr[-2000:]
   header = rows(tmp_path / 'digits_jax' / 'trial_1')[0].keys()
-  for average in AVERAGE_COLUMNS['nadamw_many_averages']:
+  for average in ('ema_0.9', 'ema_0.99', 'ema_0.999', 'lawa_5', 'lawa_20'):
     assert f'validation/{average}/accuracy' in header
 
 
@@ -106,7 +122,7 @@ def _train(name, hyperparameters, steps, eval_every):
   (prepare_for_eval, averaged_params, and the eval itself) every `eval_every` steps."""
   workload = short_digits()
   workload.step_hint = 40  # TWA's switch, PSWA's restarts, branches: all within 40 steps
-  sub = submission_lib.load(name)
+  sub = submission_loader.load(name)
   rng = jax.random.PRNGKey(0)
   params, model_state = workload.init_model_fn(rng)
   opt_state = sub.init_optimizer_state(workload, params, model_state, hyperparameters, rng)
@@ -124,7 +140,7 @@ def _train(name, hyperparameters, steps, eval_every):
           workload, params, types, model_state, hyperparameters, workload.loss_type,
           opt_state, [], step + 1, key)
       averages = sub.averaged_params(workload, params, model_state, opt_state,
-                                     hyperparameters, step + 1) if sub.has('averaged_params') else {}
+                                     hyperparameters, step + 1) if sub.averaged_params else {}
       if (step + 1) % (5 * eval_every) == 0:
         workload.eval_model(eval_params, eval_state, key)
         for avg_params, avg_state in averages.values():
@@ -135,7 +151,7 @@ def _train(name, hyperparameters, steps, eval_every):
 
 @pytest.mark.parametrize('name', SUBMISSIONS)
 def test_evaluating_averages_does_not_change_training(name):
-  space = tuning.load_search_space(submission_lib.load(name).default_search_space)
+  space = tuning.load_search_space(submission_loader.load(name).default_search_space)
   # The second points hold LAWA's host buffer and TWA-v with a quantised basis.
   points = space[:2] if name in ('nadamw_lawa', 'wsd_lawa', 'nadamw_twa') else space[:1]
   for point in points:
@@ -150,15 +166,13 @@ def test_averaging_state_survives_a_resume(tmp_path, name, point):
   """Stopped at step 100 and resumed from its checkpoint, a trial ends where an uninterrupted
   one does: the averaging state (a host-memory LAWA buffer; TWA's quantised basis and
   coefficients) is checkpointed with the optimizer state."""
-  from avgperf import runner  # pylint: disable=g-import-not-at-top
-
-  sub = submission_lib.load(name)
-  h = tuning.make_hyperparameters(tuning.load_search_space(sub.default_search_space)[point])
+  sub = submission_loader.load(name)
+  h = tuning.load_search_space(sub.default_search_space)[point]
 
   def trial(trial_dir, steps, resume=False):
-    return runner.run_trial(short_digits(), sub, h, runner.TrialConfig(
-        trial_dir=trial_dir, rng_seed=1, budget_sec=1e9, max_global_steps=steps,
-        eval_every_steps=50, resume=resume))
+    return runner.run_trial(short_digits(), sub, runner.TrialConfig(
+        trial_dir=trial_dir, rng_seed=1, budget_sec=1e9, batch_size=64, hyperparameters=h,
+        max_global_steps=steps, eval_every_steps=50, resume=resume))
 
   straight = trial(tmp_path / 'straight', 200)
   trial(tmp_path / 'resumed', 100)

@@ -13,7 +13,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averaging
+from submissions import averagers, optimizers
 
 N = 4  # checkpoints
 
@@ -56,7 +56,7 @@ def problem(seed=0):
 def train_twa(bits=None, steps=400, shard_basis=False, seed=0, per_phase=False):
   """Trains TWA; with `per_phase`, one program per phase, chosen by the step count."""
   params, checkpoints, optimum, loss = problem(seed)
-  make = lambda phase: averaging.trainable_weight_averaging(
+  make = lambda phase: optimizers.trainable_weight_averaging(
       replay(checkpoints), num_checkpoints=N, every=1, switch=N, learning_rate=0.05, bits=bits,
       shard_basis=shard_basis, phase=phase)
   txs = {phase: make(phase) for phase in ((1, 2) if per_phase else (None,))}
@@ -118,19 +118,19 @@ def test_twa_with_quantisation_is_close_to_without():
 
 def test_quantize_round_trips_within_half_a_step():
   x = jax.random.normal(jax.random.PRNGKey(0), (3, 50))
-  codes, scale, offset = averaging.quantize(x, 6)
-  back = averaging._twa.dequantize(codes, scale, offset)
+  codes, scale, offset = optimizers.quantize(x, 6)
+  back = optimizers._twa.dequantize(codes, scale, offset)
   assert np.all(np.abs(back - x) <= scale[:, None] / 2 + 1e-6)
   assert int(codes.max()) == 63
 
 
 def test_holdout_mask_depends_on_the_example_only():
   x = jax.random.normal(jax.random.PRNGKey(1), (4000, 8, 8, 1))
-  mask = averaging.holdout_mask(x, 0.2)
+  mask = optimizers.holdout_mask(x, 0.2)
   assert 0.17 < float(mask.mean()) < 0.23
   perm = np.random.default_rng(0).permutation(4000)
-  np.testing.assert_array_equal(averaging.holdout_mask(x[perm], 0.2), mask[perm])
-  assert not np.array_equal(averaging.holdout_mask(x, 0.2, salt=1), mask)
+  np.testing.assert_array_equal(optimizers.holdout_mask(x[perm], 0.2), mask[perm])
+  assert not np.array_equal(optimizers.holdout_mask(x, 0.2, salt=1), mask)
 
 
 def test_sharded_basis_matches_one_device(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from avgperf import spec
@@ -36,6 +37,14 @@ class ClassificationWorkload(spec.Workload):
   target_metric_name = 'accuracy'
   target_metric_mode = 'max'
   loss_type = spec.LossType.SOFTMAX_CROSS_ENTROPY
+  num_classes: int = 10
+  input_shape: tuple[int, ...] = ()  # of one example
+
+  def synthetic_batch(self, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    return {'inputs': rng.normal(size=(batch_size, *self.input_shape)).astype(np.float32),
+            'targets': rng.integers(0, self.num_classes, batch_size).astype(np.int32),
+            'weights': np.ones(batch_size, np.float32)}
 
   def loss_fn(self, label_batch, logits_batch, mask_batch=None, label_smoothing=0.0):
     return softmax_cross_entropy(label_batch, logits_batch, mask_batch, label_smoothing)

@@ -24,6 +24,10 @@ class ImageClassifierWorkload(ClassificationWorkload):
   def __init__(self):
     self._model = self.model()
 
+  @property
+  def input_shape(self) -> tuple[int, int, int]:
+    return self.image_shape
+
   def init_model_fn(self, rng):
     init = jax.jit(functools.partial(self._model.init, train=False))
     variables = init({'params': rng}, jnp.zeros((1, *self.image_shape)))

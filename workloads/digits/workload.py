@@ -22,6 +22,7 @@ class DigitsWorkload(ClassificationWorkload):
   num_validation_examples = input_pipeline.SPLIT_SIZES['validation']
   num_test_examples = input_pipeline.SPLIT_SIZES['test']
   eval_batch_size = 300
+  input_shape = (8, 8, 1)
 
   def __init__(self, hidden=(128, 128)):
     self._model = MLP(hidden=tuple(hidden))

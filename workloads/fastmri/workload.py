@@ -6,6 +6,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from avgperf import spec
 from workloads.common.facts import from_configs
@@ -68,6 +69,15 @@ class UNetReconstructionWorkload(spec.Workload):
   def loss_fn(self, label_batch, logits_batch, mask_batch=None, label_smoothing=0.0):
     del label_smoothing  # not a classification loss
     return l1_loss(label_batch, logits_batch, mask_batch)
+
+  def synthetic_batch(self, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, self.image_size, self.image_size)
+    return {'inputs': rng.normal(size=shape).astype(np.float32),
+            'targets': rng.normal(size=shape).astype(np.float32),
+            'mean': np.zeros(batch_size, np.float32), 'std': np.ones(batch_size, np.float32),
+            'volume_max': np.full(batch_size, 3.0, np.float32),
+            'weights': np.ones(batch_size, np.float32)}
 
   def eval_batch(self, params, model_state, batch, rng):
     outputs, _ = self.model_fn(params, batch, model_state, spec.ForwardPassMode.EVAL, rng,
