@@ -10,8 +10,8 @@ tfds = pytest.importorskip('tensorflow_datasets')
 
 from avgperf import spec  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
-from workloads.imagenet_resnet import input_pipeline as ip  # pylint: disable=g-import-not-at-top
-from workloads.imagenet_vit import randaugment as ra  # pylint: disable=g-import-not-at-top
+from workloads.common import imagenet_pipeline as ip  # pylint: disable=g-import-not-at-top
+from workloads.common import randaugment as ra  # pylint: disable=g-import-not-at-top
 
 NUM_MOCK = 8
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from workloads.common import batching
-from workloads.digits import input_pipeline as digits
+from workloads.common.image_classifier import ImageClassifierWorkload
+from workloads.common import digits_data
 
 _AUGMENT_KEY = 0xA06  # spawn-key prefix of the augmentation draws (batches use (epoch,))
 
@@ -24,7 +25,7 @@ def load_splits(size: int) -> dict[str, dict[str, np.ndarray]]:
   from scipy import ndimage  # pylint: disable=g-import-not-at-top
 
   out = {}
-  for name, arrays in digits.load_splits().items():
+  for name, arrays in digits_data.load_splits().items():
     zoom = size / arrays['inputs'].shape[1]
     inputs = ndimage.zoom(arrays['inputs'], (1, zoom, zoom, 1), order=1, mode='nearest',
                           grid_mode=True)
@@ -62,3 +63,20 @@ def eval_iterator(size: int, split: str, batch_size: int,
   """The first `num_examples` of a split ('eval_train': of the training split), padded."""
   arrays = load_splits(size)['train' if split == 'eval_train' else split]
   return batching.eval_batches({k: v[:num_examples] for k, v in arrays.items()}, batch_size)
+
+
+class DigitsImageWorkload(ImageClassifierWorkload):
+  """A small image classifier on upsampled digits (no download, no TensorFlow)."""
+
+  dataset = 'sklearn digits, upsampled (bilinear), random shifts of one original pixel'
+  num_train_examples = digits_data.SPLIT_SIZES['train']
+  num_validation_examples = digits_data.SPLIT_SIZES['validation']
+  num_test_examples = digits_data.SPLIT_SIZES['test']
+  eval_batch_size = 300
+
+  def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
+    del data_dir  # the data ship with scikit-learn
+    size = self.image_shape[0]
+    if split == 'train':
+      return train_iterator(size, global_batch_size, rng, start_step)
+    return eval_iterator(size, split, global_batch_size, self.split_sizes()[split])

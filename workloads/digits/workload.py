@@ -8,7 +8,7 @@ from avgperf import spec
 from workloads.common import batching
 from workloads.common.classification import ClassificationWorkload
 from workloads.common.facts import from_configs
-from workloads.digits import input_pipeline
+from workloads.common import digits_data
 from workloads.digits.model import MLP
 
 
@@ -18,9 +18,9 @@ class DigitsWorkload(ClassificationWorkload):
 
   name = 'digits'
   dataset = 'sklearn digits (8x8)'
-  num_train_examples = input_pipeline.SPLIT_SIZES['train']
-  num_validation_examples = input_pipeline.SPLIT_SIZES['validation']
-  num_test_examples = input_pipeline.SPLIT_SIZES['test']
+  num_train_examples = digits_data.SPLIT_SIZES['train']
+  num_validation_examples = digits_data.SPLIT_SIZES['validation']
+  num_test_examples = digits_data.SPLIT_SIZES['test']
   eval_batch_size = 300
   input_shape = (8, 8, 1)
 
@@ -42,7 +42,7 @@ class DigitsWorkload(ClassificationWorkload):
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     del data_dir  # the data ships with scikit-learn
-    splits = input_pipeline.load_splits()
+    splits = digits_data.load_splits()
     if split == 'train':
       return batching.train_batches(splits['train'], global_batch_size, rng, start_step)
     if split == 'eval_train':

@@ -4,7 +4,7 @@ scikit-learn's digits upsampled to 32x32 (16 tokens); same loss and accuracy met
 from __future__ import annotations
 
 from workloads.common.facts import from_configs
-from workloads.imagenet_resnet.small import DigitsImageWorkload
+from workloads.common.digits_images import DigitsImageWorkload
 from workloads.imagenet_vit.model import ViTSmall
 
 

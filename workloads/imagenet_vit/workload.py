@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workloads.common.facts import from_configs
-from workloads.imagenet_resnet.workload import ImagenetWorkload
+from workloads.common.imagenet import ImagenetWorkload
 from workloads.imagenet_vit.model import ViTS16
 
 
