@@ -154,91 +154,116 @@ def _plot(args) -> int:
   return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(
-      prog='avgperf', description='Time-to-target benchmarks for training algorithms '
-      '(AlgoPerf-compatible), with weight averaging and annealing.')
-  sub = parser.add_subparsers(dest='command', required=True)
+_FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
-  run = sub.add_parser('run', help='train a submission on a workload until a stop rule fires',
-                       description='Runs the trials of a submission on a workload. Timed: '
-                       'data_selection, update_params, prepare_for_eval; untimed: evals, '
-                       'logging, checkpoints. A trial stops at its targets, its budget, '
-                       '--max_global_steps, divergence, or when the submission says so.')
-  run.add_argument('--workload', default='digits', help='workload name (see `avgperf list`)')
+
+def _add_run(sub) -> None:
+  run = sub.add_parser(
+      'run', help='train a submission on a workload until a stop rule fires',
+      formatter_class=_FORMATTER,
+      description='Runs the trials of a submission on a workload. Timed: data_selection, '
+      'update_params, prepare_for_eval; untimed: evals, logging, checkpoints. A trial stops '
+      'at its targets, its budget, --max_global_steps, divergence, or when the submission '
+      'says so.')
+  run.add_argument('--workload', default='digits',
+                   help='a registered workload (`avgperf list`), or module:Class or '
+                   'path/to/file.py:Class')
   run.add_argument('--submission', default='baseline',
-                   help='submission name, or the path of a submission .py file')
+                   help='a named submission (`avgperf list`), or the path of a .py file')
   run.add_argument('--experiment_dir', default='experiments',
-                   help='where <workload>_jax/trial_<k>/ folders go')
+                   help='where [study_<s>/]<workload>_jax/trial_<k>/ folders go')
   run.add_argument('--tuning_ruleset', choices=('external', 'self'), default='external',
-                   help='external: trials from a search space; self: one trial, 1.5x budget')
+                   help='external: trials from a search space; self: one trial, no '
+                   'hyperparameters, 1.5x the budget')
   run.add_argument('--tuning_search_space',
-                   help='search space JSON (AlgoPerf format); default: the submission\'s')
+                   help="a search space JSON (AlgoPerf's format); default: the submission's")
   run.add_argument('--num_tuning_trials', type=int, default=1, help='trials per study')
   run.add_argument('--study', type=int, help='run only this study (folder study_<k>)')
   run.add_argument('--num_studies', type=int, help='run studies 0..N-1 (folders study_<k>)')
   run.add_argument('--rng_seed', type=int, default=0,
-                   help='experiment seed; studies and trials derive their own')
+                   help='the experiment seed; studies and trials derive their own')
   run.add_argument('--max_global_steps', type=int, help='stop each trial after this many steps')
   run.add_argument('--eval_every_steps', type=int,
                    help='eval every N steps (hardware-independent) instead of every '
                    'eval_period_time_sec of timed training')
-  run.add_argument('--data_dir', help='dataset folder, for workloads that read one')
+  run.add_argument('--data_dir', help='the dataset folder, for workloads that read one')
   run.add_argument('--resume', action='store_true',
-                   help='continue interrupted trials from their last checkpoint')
+                   help='continue unfinished trials from their last checkpoint')
   run.add_argument('--no_progress', action='store_true', help='no progress bar')
   run.set_defaults(func=_run)
 
-  lst = sub.add_parser('list', help='the workloads and submissions')
+
+def _add_inspection(sub) -> None:
+  lst = sub.add_parser('list', help='the workloads and submissions', formatter_class=_FORMATTER)
   lst.add_argument('--json', action='store_true', help='print JSON')
   lst.set_defaults(func=_list)
-
-  describe = sub.add_parser('describe', help="a workload's parameter tree (costs no memory)")
-  describe.add_argument('workload')
+  describe = sub.add_parser('describe', help="a workload's parameter tree (costs no memory)",
+                            formatter_class=_FORMATTER)
+  describe.add_argument('workload', help='a registered workload, or module:Class')
   describe.add_argument('--json', action='store_true', help='print JSON')
   describe.set_defaults(func=_describe)
+
+
+def _add_score(sub) -> None:
   score = sub.add_parser(
       'score', help='time-to-target, performance profiles and benchmark scores from logs',
-      description='Scores every submission under LOGS_DIR '
-      '(<submission>/study_<k>/<workload>_<framework>/trial_<i>/eval_measurements.csv) and '
-      'writes scores.csv, time_to_target.csv, steps_to_target.csv, ratios.csv and '
-      'performance_profiles.png into --out. Unreadable files are reported and skipped.')
-  score.add_argument('logs_dir')
+      formatter_class=_FORMATTER,
+      description='Scores every submission under LOGS_DIR and writes scores.csv, '
+      'time_to_target.csv, steps_to_target.csv, ratios.csv and performance_profiles.png '
+      'into --out. Unreadable files are reported and skipped.')
+  score.add_argument('logs_dir', help='a folder of <submission>/study_<k>/<workload>_<framework>'
+                     '/trial_<i>/ logs, or an experiment dir of `avgperf run`')
   score.add_argument('--rules', choices=('v0.5', 'v0.6'), default='v0.6',
                      help='targets, budgets, studies and held-out gates of this version')
-  score.add_argument('--ruleset', choices=('external', 'self'), default='external')
+  score.add_argument('--ruleset', choices=('external', 'self'), default='external',
+                     help='external: best trial per study, median over studies; self: one '
+                     'trial per study and the larger budget')
   score.add_argument('--reference', help='divide by this submission instead of the best, '
-                     'and report each one\'s speedup over it')
+                     "and report each one's speedup over it")
   score.add_argument('--time_col', choices=('score', 'global_step'), default='score',
                      help='time-to-target in seconds, or steps-to-target')
   score.add_argument('--bootstrap', type=int, default=0,
                      help='replicates of a bootstrap over studies (95%% intervals)')
-  score.add_argument('--seed', type=int, default=0, help='the bootstrap\'s seed')
+  score.add_argument('--seed', type=int, default=0, help="the bootstrap's seed")
   score.add_argument('--averages', action='store_true',
                      help='score each averaged-weight column as its own submission')
-  score.add_argument('--workloads', help='comma-separated workloads to score (default: the '
-                     'rules\' base workloads)')
+  score.add_argument('--workloads', help="comma-separated workloads to score (default: the "
+                     "rules' base workloads, or those found)")
   score.add_argument('--num_studies', type=int,
-                     help='studies per workload instead of the rules\' (missing ones are misses)')
-  score.add_argument('--out', default='scores', help='output folder')
+                     help="studies per workload instead of the rules' (missing ones are misses)")
+  score.add_argument('--out', default='scores', help='the output folder (created)')
   score.set_defaults(func=_score)
 
+
+def _add_plot(sub) -> None:
   plot = sub.add_parser('plot', help='validation curves of chosen trials, with the target',
+                        formatter_class=_FORMATTER,
                         description='Draws validation-metric curves against time or steps, '
                         'raw and averaged-weight columns side by side, the target dashed.')
   plot.add_argument('logs_dir', nargs='?', default='.',
                     help='a logs folder to choose trials from with the filters below')
   plot.add_argument('--trial_dirs', nargs='+', help='trial folders to plot instead')
-  plot.add_argument('--submission')
-  plot.add_argument('--workload')
-  plot.add_argument('--study', type=int)
-  plot.add_argument('--trial', type=int)
+  plot.add_argument('--submission', help='only trials of this submission')
+  plot.add_argument('--workload', help='only trials of this workload')
+  plot.add_argument('--study', type=int, help='only trials of this study')
+  plot.add_argument('--trial', type=int, help='only trials with this number')
   plot.add_argument('--x', choices=('score', 'global_step'), default='score',
                     help='time or steps on the x axis')
   plot.add_argument('--rules', choices=('v0.5', 'v0.6'), default='v0.6',
                     help='whose targets to draw')
-  plot.add_argument('--out', default='curves.png', help='the PNG to write')
+  plot.add_argument('--out', default='curves.png', help='the PNG to write (folder created)')
   plot.set_defaults(func=_plot)
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog='avgperf', description='Time-to-target benchmarks for training algorithms '
+      '(AlgoPerf-compatible), with weight averaging and annealing.')
+  sub = parser.add_subparsers(dest='command', required=True)
+  _add_run(sub)
+  _add_inspection(sub)
+  _add_score(sub)
+  _add_plot(sub)
   return parser
 
 

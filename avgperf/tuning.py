@@ -140,8 +140,3 @@ def make_hyperparameters(values: Mapping[str, Any] | None):
     raise UsageError(f'hyperparameter names must be identifiers: {", ".join(bad)}')
   cls = collections.namedtuple('Hyperparameters', sorted(values))
   return cls(**{k: values[k] for k in sorted(values)})
-
-
-def as_dict(hyperparameters) -> dict[str, Any] | None:
-  return None if hyperparameters is None else dict(hyperparameters._asdict())
-

@@ -165,12 +165,55 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
   Raises:
     ScoringError: when nothing can be scored (no logs, unknown rules, bad arguments).
   """
+  _check_arguments(logs_dir, ruleset, time_col)
+  preset, table, warnings = _read_table(logs_dir, rules, ruleset, averages, workloads,
+                                        num_studies)
+  names = table.submissions
+  if reference is not None and reference not in names:
+    raise ScoringError(f'reference {reference!r} is not among the submissions scored: '
+                       f'{", ".join(names)}')
+  variants = [v for v in sorted(preset.variants()) if v in table.workloads]
+  warnings += _coverage_warnings(table, preset, names, variants)
+  columns = list(preset.scored) + variants
+  measure = TIME_COLUMNS[time_col]
+  values = table.study_values(names, columns, measure, preset.num_studies)
+  ref = None if reference is None else names.index(reference)
+  budget = preset.budget if measure == 'time' else preset.step_budget
+  fill = np.array([budget(w, ruleset) + 1 for w in preset.scored])
+  scored = pipeline.score_arrays(studies_lib.medians(values), columns, preset, ref, fill)
+  boot = (bootstrap_lib.bootstrap(values, columns, preset, bootstrap, seed, ref, fill)
+          if bootstrap > 0 else None)
+  frame = _score_frame(names, scored, boot)
+
+  all_columns = columns + sorted(set(table.workloads) - set(columns))
+  def per_workload(which: str) -> pd.DataFrame:
+    v = table.study_values(names, all_columns, which, preset.num_studies)
+    return _frame(studies_lib.medians(v), names, all_columns).loc[frame.index]
+
+  tau = profiles.taus(preset.tau_max, preset.num_points)
+  return Leaderboard(
+      rules=preset.name, ruleset=ruleset, time_col=time_col, reference=reference,
+      scores=frame, time_to_target=per_workload('time'), steps_to_target=per_workload('steps'),
+      ratios=_frame(scored.ratios, names, list(preset.scored)).loc[frame.index],
+      profiles=_frame(profiles.profile(scored.ratios, tau), names,
+                      pd.Index(tau, name='tau')).loc[frame.index],
+      warnings=tuple(warnings))
+
+
+def _check_arguments(logs_dir, ruleset: str, time_col: str) -> None:
   if ruleset not in rules_lib.RULESETS:
     raise ScoringError(f'unknown ruleset {ruleset!r}; choose external or self')
   if time_col not in TIME_COLUMNS:
     raise ScoringError(f'unknown time column {time_col!r}; choose score or global_step')
+  if Path(logs_dir).is_file():
+    raise ScoringError(f'{logs_dir} is a file; give the folder that holds the trial folders')
   if not Path(logs_dir).is_dir():
     raise ScoringError(f'{logs_dir}: no such folder')
+
+
+def _read_table(logs_dir, rules: str, ruleset: str, averages: bool, workloads,
+                num_studies: int | None) -> tuple[rules_lib.Rules, studies_lib.StudyTable, list]:
+  """The rules preset, the table of per-study results and the warnings so far."""
   present = {t.workload for t in logs_lib.find_trials(logs_dir)}
   if not present:
     raise ScoringError(f'{logs_dir}: no <submission>/study_<k>/<workload>_<framework>/'
@@ -187,12 +230,11 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
     first = f' ({warnings[-1]})' if warnings else ''
     raise ScoringError(f'{logs_dir}: no log of a {preset.name} scored workload could be '
                        f'read{first}')
-  warnings += studies_lib.problems(table, preset)
-  names = table.submissions
-  if reference is not None and reference not in names:
-    raise ScoringError(f'reference {reference!r} is not among the submissions scored: '
-                       f'{", ".join(names)}')
-  variants = [v for v in sorted(preset.variants()) if v in table.workloads]
+  return preset, table, warnings + studies_lib.problems(table, preset)
+
+
+def _coverage_warnings(table, preset: rules_lib.Rules, names, variants) -> list[str]:
+  warnings = []
   for s in names:
     missing = [w for w in list(preset.scored) + variants if (s, w) not in table.cells]
     if missing and '[' not in s:
@@ -200,18 +242,12 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
   for v, b in sorted(preset.variants().items()):
     if b in preset.scored and v not in variants:
       warnings.append(f'held-out workload {v!r} has no logs; it does not gate {b!r}')
-  columns = list(preset.scored) + variants
-  measure = TIME_COLUMNS[time_col]
-  values = table.study_values(names, columns, measure, preset.num_studies)
-  medians = studies_lib.medians(values)
-  ref = None if reference is None else names.index(reference)
-  budget = preset.budget if measure == 'time' else preset.step_budget
-  fill = np.array([budget(w, ruleset) + 1 for w in preset.scored])
-  scored = pipeline.score_arrays(medians, columns, preset, ref, fill)
+  return warnings
 
+
+def _score_frame(names, scored, boot) -> pd.DataFrame:
+  """The leaderboard's table: score (and interval), speedup (and interval), reached."""
   frame = pd.DataFrame({'score': scored.scores}, index=pd.Index(names, name='submission'))
-  boot = (bootstrap_lib.bootstrap(values, columns, preset, bootstrap, seed, ref, fill)
-          if bootstrap > 0 else None)
   if boot is not None:
     frame['score_low'], frame['score_high'] = boot.score_interval
   if scored.speedups is not None:
@@ -219,21 +255,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
     if boot is not None:
       frame['speedup_low'], frame['speedup_high'] = boot.speedup_interval
   frame['reached'] = np.isfinite(scored.times).sum(axis=-1)
-  frame = frame.sort_values('score', ascending=False, kind='stable')
-
-  all_columns = columns + sorted(set(table.workloads) - set(columns))
-  def per_workload(which: str) -> pd.DataFrame:
-    v = table.study_values(names, all_columns, which, preset.num_studies)
-    return _frame(studies_lib.medians(v), names, all_columns).loc[frame.index]
-
-  tau = profiles.taus(preset.tau_max, preset.num_points)
-  return Leaderboard(
-      rules=preset.name, ruleset=ruleset, time_col=time_col, reference=reference,
-      scores=frame, time_to_target=per_workload('time'), steps_to_target=per_workload('steps'),
-      ratios=_frame(scored.ratios, names, list(preset.scored)).loc[frame.index],
-      profiles=_frame(profiles.profile(scored.ratios, tau), names,
-                      pd.Index(tau, name='tau')).loc[frame.index],
-      warnings=tuple(warnings))
+  return frame.sort_values('score', ascending=False, kind='stable')
 
 
 def write_outputs(leaderboard: Leaderboard, out_dir: str | os.PathLike) -> list[Path]:
