@@ -39,6 +39,9 @@ def _run(args) -> int:
           f'({record.accumulated_submission_time:.2f} s timed)', flush=True)
 
   records = experiment.run(config, workload, submission, on_trial_end=report)
+  if records and all(r.finished_before for r in records):
+    print(f'nothing to do: all {len(records)} trials under {Path(args.experiment_dir).resolve()} '
+          'have finished')
   times = [r.time_to_target for r in records if r.time_to_target is not None]
   best = f'{min(times):.2f} s' if times else 'never (no trial reached the target)'
   print(f'logs: {Path(args.experiment_dir).resolve()}  best time-to-target: {best}')

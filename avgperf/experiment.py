@@ -10,19 +10,36 @@ from 1. Without `studies` the trials go straight under the experiment dir (study
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import jax
+from jax.experimental.compilation_cache import compilation_cache as jax_compilation_cache
 
 from avgperf import runner
 from avgperf import sharding
 from avgperf import spec
 from avgperf import trial_files
+from avgperf import trial_lock
 from avgperf import tuning
-from avgperf.errors import UsageError
+from avgperf.errors import UsageError, warn
 
 RULES = 'v0.6'  # the rules version a run follows (budgets, self-tuning factor)
+
+# What a trial records (meta_data.json, hparams.json) that a resume must match, with the
+# flag that sets each; anything else may change on resume: --max_global_steps (raise it to
+# go on from a trial that stopped at the old limit), --data_dir, --no_progress.
+MUST_MATCH_ON_RESUME = {
+    'workload': '--workload', 'submission': '--submission', 'ruleset': '--tuning_ruleset',
+    'rules': 'the rules version', 'experiment_rng_seed': '--rng_seed',
+    'rng_seed': 'the trial seed', 'budget_sec': 'the budget', 'batch_size': 'the batch size',
+    'eval_every_steps': '--eval_every_steps', 'target': 'the target',
+    'hyperparameters': 'the search space point',
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,20 +157,97 @@ def plan(config: ExperimentConfig, workload: spec.Workload,
     if taken:
       raise UsageError(f'{taken[0]} already holds a trial; pass --resume to continue it, '
                        'or choose another --experiment_dir')
+  for p in plans:
+    if config.resume:
+      _check_resumable(p)
   return plans
+
+
+def _recorded(trial_dir: Path) -> dict | None:
+  """What a started trial recorded (its meta data and hyperparameters), or None."""
+  try:
+    meta = json.loads((trial_dir / trial_files.META_DATA).read_text())
+    hparams = json.loads((trial_dir / trial_files.HPARAMS).read_text())
+  except FileNotFoundError:
+    return None
+  except (OSError, ValueError) as e:
+    raise UsageError(f'cannot resume {trial_dir}: its records are unreadable ({e})') from None
+  return {**meta, 'hyperparameters': hparams}
+
+
+def _check_resumable(trial: runner.TrialConfig) -> None:
+  """Refuses (UsageError, one line) a resume whose settings differ from the trial's own."""
+  recorded = _recorded(trial.trial_dir)
+  if recorded is None:
+    return
+  now = {**trial.meta_data, 'hyperparameters': trial.hyperparameters or {}}
+  for key, flag in MUST_MATCH_ON_RESUME.items():
+    if key in recorded and json.dumps(recorded[key], sort_keys=True) != json.dumps(
+        now.get(key), sort_keys=True):
+      raise UsageError(f'cannot resume {trial.trial_dir}: {flag} differs ({key} was '
+                       f'{recorded[key]!r}, now {now.get(key)!r}); resume with the settings '
+                       'it started with, or use another --experiment_dir')
+
+
+def finished(trial: runner.TrialConfig) -> str | None:
+  """The final status of a trial that needs no more work, else None. A trial stopped by an
+  older, lower --max_global_steps is not finished when the limit is raised."""
+  status = trial_files.read_status(trial.trial_dir)
+  if status not in trial_files.FINAL_STATUSES:
+    return None
+  if status == 'max_steps':
+    rows = trial_files.EvalLog.load(trial.trial_dir / trial_files.EVAL_MEASUREMENTS).rows
+    done = int(rows[-1]['global_step']) if rows else 0
+    if trial.max_global_steps is None or trial.max_global_steps > done:
+      return None
+  return status
+
+
+@contextlib.contextmanager
+def compilation_cache(experiment_dir: Path):
+  """JAX's persistent compilation cache in `<experiment_dir>/.jax_cache` while the block runs,
+  so that a resumed trial loads its compiled steps instead of compiling them again inside
+  timed training. Every program is cached, however quickly it compiled."""
+  names = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')
+  before = {name: getattr(jax.config, name) for name in names}
+  jax.config.update('jax_compilation_cache_dir', str(Path(experiment_dir).absolute() /
+                                                     '.jax_cache'))
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+  jax_compilation_cache.reset_cache()
+  try:
+    yield
+  finally:
+    for name, value in before.items():
+      jax.config.update(name, value)
+    jax_compilation_cache.reset_cache()
 
 
 def run(config: ExperimentConfig, workload: spec.Workload, submission: spec.Submission,
         on_trial_end: Callable[[runner.TrialRecord], None] | None = None,
         ) -> list[runner.TrialRecord]:
   """Runs (or, with resume, completes) every planned trial; returns their records."""
+  trials = plan(config, workload, submission)
+  with compilation_cache(config.experiment_dir):
+    return _run_planned(trials, config, workload, submission, on_trial_end)
+
+
+def _run_planned(trials, config, workload, submission, on_trial_end) -> list[runner.TrialRecord]:
+  """Runs each trial that is neither finished nor held by another process (a trial that
+  another process holds is skipped with a warning; one asked for alone is refused)."""
   records = []
-  for trial in plan(config, workload, submission):
-    status = trial_files.read_status(trial.trial_dir)
-    if config.resume and status in trial_files.FINAL_STATUSES:
-      records.append(runner.record_from_files(trial.trial_dir, status, workload))
+  for trial in trials:
+    try:
+      with trial_lock.TrialLock(trial.trial_dir):
+        status = finished(trial) if config.resume else None
+        if status is not None:
+          records.append(runner.record_from_files(trial.trial_dir, status, workload))
+          continue
+        record = runner.run_trial(workload, submission, trial)
+    except trial_lock.TrialBusyError as e:
+      if len(trials) == 1:
+        raise UsageError(str(e)) from None
+      warn(f'{e}; skipped it')
       continue
-    record = runner.run_trial(workload, submission, trial)
     records.append(record)
     if on_trial_end:
       on_trial_end(record)

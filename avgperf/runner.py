@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import math
 import time
 import types
@@ -79,6 +80,7 @@ class TrialRecord:
   time_to_target: float | None  # timed seconds at the first eval reaching the validation target
   final_metrics: dict[str, float]
   trial_dir: Path
+  finished_before: bool = False  # read from the folder of a trial an earlier run finished
 
 
 class _StepKeys:
@@ -178,7 +180,7 @@ def record_from_files(trial_dir: Path, status: str, workload: spec.Workload) -> 
                      accumulated_submission_time=float(last.get('accumulated_submission_time',
                                                                 0.0)),
                      time_to_target=reached[0] if reached else None, final_metrics=last,
-                     trial_dir=trial_dir)
+                     trial_dir=trial_dir, finished_before=True)
 
 
 class _Trial:
@@ -193,12 +195,7 @@ class _Trial:
     self.trial_dir.mkdir(parents=True, exist_ok=True)
     self.wall_start = self.clock()
     self.checkpointer = checkpoint_lib.Checkpointer(self.trial_dir) if config.checkpoint else None
-    self.resuming = (config.resume and self.checkpointer is not None
-                     and self.checkpointer.latest_step() is not None)
-    if not self.resuming:
-      trial_files.write_json(self.trial_dir / trial_files.HPARAMS, config.hyperparameters or {})
-      trial_files.write_json(self.trial_dir / trial_files.META_DATA,
-                             {**config.meta_data, **provenance.environment()})
+    self._write_records()
     trial_files.write_status(self.trial_dir, 'running')
 
     rng = jax.random.PRNGKey(config.rng_seed)
@@ -217,15 +214,30 @@ class _Trial:
                      'previous_duration': 0.0, 'preemption_count': 0, 'last_eval_time': 0.0,
                      'time_to_target': None, 'all_reached': False}
     self.eval_log = trial_files.EvalLog(self.trial_dir / trial_files.EVAL_MEASUREMENTS)
-    if self.resuming:
-      (self.params, self.model_state, self.opt_state), saved = self.checkpointer.restore(
-          (self.params, self.model_state, self.opt_state))
+    restored = (self.checkpointer.restore((self.params, self.model_state, self.opt_state))
+                if config.resume and self.checkpointer is not None else None)
+    self.resumed = restored is not None
+    if self.resumed:
+      (self.params, self.model_state, self.opt_state), saved = restored
       self.counters.update(saved)
       self.counters['preemption_count'] += 1
       self.eval_log = trial_files.EvalLog.load(self.eval_log.path,
                                                up_to_step=self.counters['global_step'])
     self.eval_results = [(int(r['global_step']), r) for r in self.eval_log.rows]
     self.step = self.last_eval_step = self.counters['global_step']
+
+  def _write_records(self) -> None:
+    """A new trial's hparams.json and meta_data.json; a resumed one's max_global_steps."""
+    meta_path = self.trial_dir / trial_files.META_DATA
+    if self.config.resume and meta_path.exists():
+      meta = json.loads(meta_path.read_text())
+      if meta.get('max_global_steps') != self.config.max_global_steps:
+        meta['max_global_steps'] = self.config.max_global_steps
+        trial_files.write_json(meta_path, meta)
+      return
+    trial_files.write_json(self.trial_dir / trial_files.HPARAMS,
+                           self.config.hyperparameters or {})
+    trial_files.write_json(meta_path, {**self.config.meta_data, **provenance.environment()})
 
   def run(self) -> TrialRecord:
     # A resumed trial may have stopped already (killed after its last checkpoint, before its
@@ -259,7 +271,7 @@ class _Trial:
                        trial_dir=self.trial_dir)
 
   def _restored_status(self) -> str | None:
-    if not self.resuming:
+    if not self.resumed:
       return None
     if self.counters['all_reached']:
       return 'reached_target'

@@ -26,6 +26,7 @@ HPARAMS = 'hparams.json'
 META_DATA = 'meta_data.json'
 STATUS = 'status'
 CHECKPOINTS = 'checkpoints'
+LOCK = '.lock'  # held by the process running the trial (avgperf.trial_lock)
 
 # The statuses a trial can end with ('running' while it runs). All but 'error' are final: a
 # resume leaves such a trial as it is.
