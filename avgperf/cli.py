@@ -148,6 +148,13 @@ def _plot(args) -> int:
   dirs = args.trial_dirs or scoring.select_trials(
       args.logs_dir, submission=args.submission, workload=args.workload, study=args.study,
       trial=args.trial)
+  if not dirs:
+    found = scoring.find_trials(args.logs_dir)
+    raise UsageError(
+        f'no trial under {args.logs_dir} matches the filters; it holds submissions '
+        f'{", ".join(sorted({t.submission for t in found})) or "(none)"} and workloads '
+        f'{", ".join(sorted({t.workload for t in found})) or "(none)"}')
+  Path(args.out).parent.mkdir(parents=True, exist_ok=True)
   path, warnings = scoring.plot_curves(dirs, args.out, x=args.x, rules=args.rules)
   for line in warnings:
     print(f'avgperf: warning: {line}', file=sys.stderr)

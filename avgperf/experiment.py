@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
+import re
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
+import numpy as np
 from jax.experimental.compilation_cache import compilation_cache as jax_compilation_cache
 
 from avgperf import runner
@@ -84,22 +86,61 @@ def _check_counts(config: ExperimentConfig) -> None:
 
 
 def _check_writable(path: Path) -> None:
+  """The nearest existing folder of `path` is a folder in which we can create one."""
   existing = path
   while not existing.exists():
     existing = existing.parent
   if not existing.is_dir():
-    raise UsageError(f'experiment dir {path}: {existing} is a file, not a folder')
-  if not os.access(existing, os.W_OK | os.X_OK):
-    raise UsageError(f'experiment dir {path} is not writable')
+    raise UsageError(f'{path}: {existing} is a file, not a folder')
+  try:
+    tempfile.TemporaryDirectory(dir=existing).cleanup()
+  except OSError as e:
+    raise UsageError(f'{path} is not writable ({e.strerror})') from None
 
 
 def _batch_size(submission: spec.Submission, workload: spec.Workload) -> int:
   size = submission.get_batch_size(workload.name)
+  if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+    raise UsageError(f'submission {submission.name}: get_batch_size({workload.name!r}) '
+                     f'returned {size!r}; it must be a positive integer')
   try:
-    sharding.per_process_batch_size(size)
+    sharding.per_process_batch_size(int(size))
   except ValueError as e:
     raise UsageError(str(e)) from None
-  return size
+  return int(size)
+
+
+def _check_point(point: dict | None, k: int, workload: spec.Workload,
+                 submission: spec.Submission) -> None:
+  """The submission can start from `point`: its optimizer state and a first step on a
+  synthetic batch, evaluated abstractly (no memory, no compilation)."""
+  hyperparameters = tuning.make_hyperparameters(point)
+  params, model_state = workload.abstract_init()
+  try:
+    batch = workload.synthetic_batch(submission.get_batch_size(workload.name))
+  except NotImplementedError:
+    batch = None
+
+  def start(p, s):
+    rng = jax.random.PRNGKey(0)
+    opt_state = submission.init_optimizer_state(workload, p, s, hyperparameters, rng)
+    if batch is not None:
+      submission.update_params(workload, p, workload.model_params_types, s, hyperparameters,
+                               batch, workload.loss_type, opt_state, [], 0, rng)
+
+  try:
+    jax.eval_shape(start, params, model_state)
+  except AttributeError as e:
+    missing = re.search(r"has no attribute '(\w+)'", str(e))
+    if point is None or missing is None:
+      raise
+    raise UsageError(f'search-space point {k} lacks hyperparameter {missing.group(1)!r}, '
+                     f'which submission {submission.name} reads') from None
+  except (TypeError, ValueError) as e:
+    if point is None:
+      raise
+    raise UsageError(f'search-space point {k} ({json.dumps(point)}) does not work with '
+                     f'submission {submission.name}: {type(e).__name__}: {e}') from None
 
 
 def _points(config: ExperimentConfig, submission: spec.Submission) -> Callable[[int], list]:
@@ -125,6 +166,7 @@ def plan(config: ExperimentConfig, workload: spec.Workload,
   batch_size = _batch_size(submission, workload)
   points = _points(config, submission)
   _check_writable(Path(config.experiment_dir))
+  workload.check_data(config.data_dir)
   factor = trial_files.SELF_TUNING_BUDGET_FACTOR[RULES] if config.ruleset == 'self' else 1.0
   budget = workload.max_allowed_runtime_sec * factor
   root = Path(config.experiment_dir)
@@ -157,7 +199,12 @@ def plan(config: ExperimentConfig, workload: spec.Workload,
     if taken:
       raise UsageError(f'{taken[0]} already holds a trial; pass --resume to continue it, '
                        'or choose another --experiment_dir')
+  for k, point in {json.dumps(p.hyperparameters, sort_keys=True): (p.meta_data['trial'],
+                                                                   p.hyperparameters)
+                   for p in plans}.values():
+    _check_point(point, k, workload, submission)
   for p in plans:
+    _check_writable(p.trial_dir)
     if config.resume:
       _check_resumable(p)
   return plans

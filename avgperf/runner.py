@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import time
+import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -161,12 +162,16 @@ def run_trial(workload: spec.Workload, submission: spec.Submission,
               config: TrialConfig) -> TrialRecord:
   """Trains until a stop rule fires; logs every eval; returns the trial's record.
 
-  A trial that raises (in its initialisation or later) is left with status 'error'.
+  A trial that raises (in its initialisation or later) is left with status 'error' and,
+  unless interrupted, its traceback in `error.txt`.
   """
   try:
     return _Trial(workload, submission, config).run()
-  except BaseException:
+  except BaseException as e:
     if Path(config.trial_dir).is_dir():
+      if not isinstance(e, KeyboardInterrupt):
+        trial_files.write_atomic(Path(config.trial_dir) / trial_files.ERROR,
+                                 traceback.format_exc())
       trial_files.write_status(Path(config.trial_dir), 'error')
     raise
 

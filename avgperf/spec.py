@@ -209,6 +209,11 @@ class Workload(abc.ABC):
     """Returns {'summed', 'n_valid_examples', 'per_example'}."""
 
   # The data.
+  def check_data(self, data_dir: str | None) -> None:
+    """Raises UsageError, in a line naming what is missing and the command that makes it,
+    when the dataset (or a package its pipeline needs) is absent. Called before the model is
+    built; quick. The default checks nothing (data that needs no download)."""
+
   def synthetic_batch(self, batch_size: int, seed: int = 0) -> dict:
     """A host batch of random inputs and targets with the pipeline's shapes and dtypes and a
     'weights' array of ones: what tests and benchmarks feed the model without a dataset."""

@@ -26,6 +26,7 @@ HPARAMS = 'hparams.json'
 META_DATA = 'meta_data.json'
 STATUS = 'status'
 CHECKPOINTS = 'checkpoints'
+ERROR = 'error.txt'  # the traceback of a trial that raised
 LOCK = '.lock'  # held by the process running the trial (avgperf.trial_lock)
 
 # The statuses a trial can end with ('running' while it runs). All but 'error' are final: a

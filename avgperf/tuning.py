@@ -36,11 +36,20 @@ def load_search_space(path: str | Path) -> SearchSpace:
   return space
 
 
+def _check_values(values, where: str) -> None:
+  """Every number finite (NaN and infinity are not JSON, and no hyperparameter)."""
+  for name, value in values.items():
+    if isinstance(value, float) and not math.isfinite(value):
+      raise UsageError(f'{where}: {name!r} is {value}; values must be finite numbers')
+
+
 def validate_search_space(space, where: str = 'search space') -> None:
   if isinstance(space, list):
     if not space or not all(isinstance(p, dict) and p for p in space):
       raise UsageError(f'{where}: a list search space must hold non-empty objects of '
                        'fixed hyperparameters')
+    for k, point in enumerate(space, start=1):
+      _check_values(point, f'{where}, point {k}')
     return
   if not isinstance(space, dict) or not space:
     raise UsageError(f'{where}: expected a non-empty object or a list of objects')
@@ -60,6 +69,7 @@ def validate_search_space(space, where: str = 'search space') -> None:
     lo, hi, scaling = spec['min'], spec['max'], spec.get('scaling', 'linear')
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
       raise UsageError(f'{where}: {name!r}.min and .max must be numbers')
+    _check_values({f'{name}.min': lo, f'{name}.max': hi}, where)
     if lo > hi:
       raise UsageError(f'{where}: {name!r} has min > max')
     if scaling not in ('linear', 'log'):

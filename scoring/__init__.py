@@ -14,7 +14,7 @@ Typical use:
 """
 
 from scoring.errors import ScoringError
-from scoring.logs import select_trials
+from scoring.logs import find_trials, select_trials
 from scoring.plots import plot_curves
 from scoring.plots import plot_profiles
 from scoring.report import Leaderboard

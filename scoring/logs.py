@@ -227,10 +227,19 @@ def read_trial(where: TrialPath, metric: str) -> tuple[TrialLog | None, str | No
   for name, i in wanted.items():
     parsed[name], bad = _floats([row[i] for row in rows[:good]])
     good = min(good, bad)
-  warning = None
+  problems = []
   if good < len(rows):
-    warning = (f'{path}: line {good + 2} is malformed (truncated?); scored the {good} '
-               f'evals before it')
+    problems.append(f'line {good + 2} is malformed (truncated?); scored the {good} evals '
+                    'before it')
   cut = {name: values[:good] for name, values in parsed.items()}
+  bad_time = ~(cut['time'] >= 0)  # NaN or negative: no eval there can count as reached
+  if bad_time.any():
+    first = int(np.argmax(bad_time))
+    problems.append(f'line {first + 2} has score {cut["time"][first]:g} (and '
+                    f'{int(bad_time.sum()) - 1} more such lines); those evals count as misses')
+    for name in cut:
+      if name == 'metric' or name.startswith('avg:'):
+        cut[name] = np.where(bad_time, np.nan, cut[name])
+  warning = f'{path}: {"; ".join(problems)}' if problems else None
   return TrialLog(where, cut['time'], cut['steps'], cut['metric'],
                   {name[4:]: v for name, v in cut.items() if name.startswith('avg:')}), warning

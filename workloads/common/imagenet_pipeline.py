@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
 
 
@@ -119,10 +120,17 @@ def mixup(batch, seed, alpha: float, num_classes: int):
 # --- Splits. ----------------------------------------------------------------------------------
 
 def _builder(name: str, data_dir: str | None):
+  """The TFDS builder. Where the data folder has no dataset info (mock data), TFDS makes an
+  empty temporary folder it never removes: it is made, and removed, in one of ours."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
   import_tf()
-  return tfds.builder(name, data_dir=data_dir)
+  with tempfile.TemporaryDirectory(prefix='avgperf_tfds_') as scratch:
+    previous, tempfile.tempdir = tempfile.tempdir, scratch
+    try:
+      return tfds.builder(name, data_dir=data_dir)
+    finally:
+      tempfile.tempdir = previous
 
 
 def _records(builder, split: str, shuffle_seed: int | None, shuffle_buffer: int):
