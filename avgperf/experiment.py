@@ -128,19 +128,23 @@ def _check_point(point: dict | None, k: int, workload: spec.Workload,
       submission.update_params(workload, p, workload.model_params_types, s, hyperparameters,
                                batch, workload.loss_type, opt_state, [], 0, rng)
 
+  # Only what the point explains is refused here; any other error is the submission's own
+  # and surfaces in its trial, traceback kept (error.txt).
   try:
     jax.eval_shape(start, params, model_state)
   except AttributeError as e:
-    missing = re.search(r"has no attribute '(\w+)'", str(e))
-    if point is None or missing is None:
-      raise
-    raise UsageError(f'search-space point {k} lacks hyperparameter {missing.group(1)!r}, '
-                     f'which submission {submission.name} reads') from None
+    missing = re.search(r"'Hyperparameters' object has no attribute '(\w+)'", str(e))
+    if point is not None and missing is not None:
+      raise UsageError(f'search-space point {k} lacks hyperparameter {missing.group(1)!r}, '
+                       f'which submission {submission.name} reads') from None
   except (TypeError, ValueError) as e:
-    if point is None:
-      raise
-    raise UsageError(f'search-space point {k} ({json.dumps(point)}) does not work with '
-                     f'submission {submission.name}: {type(e).__name__}: {e}') from None
+    words = {name: v for name, v in (point or {}).items() if isinstance(v, str)}
+    if words:
+      raise UsageError(f'search-space point {k} does not work with submission '
+                       f'{submission.name} ({type(e).__name__}: {e}); its text values: '
+                       f'{json.dumps(words)}') from None
+  except Exception:  # pylint: disable=broad-except
+    pass
 
 
 def _points(config: ExperimentConfig, submission: spec.Submission) -> Callable[[int], list]:
