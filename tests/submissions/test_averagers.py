@@ -52,6 +52,31 @@ def test_ema_matches_a_hand_loop(trajectory, decay, start, every, warmup):
       1 for t in range(1, STEPS + 1) if t >= start and (t - start) % every == 0)
 
 
+@pytest.mark.parametrize('start,every', [(0, 1), (5, 3)])
+def test_ema_tensorflow_warmup_is_tf_train_exponential_moving_average(trajectory, start,
+                                                                      every):
+  """TensorFlow's definition: shadow = initial value; at each apply, with num_updates the
+  global step t, decay = min(beta, (1 + t) / (10 + t)) and shadow -= (1 - decay) *
+  (shadow - variable)."""
+  params, loss, traj = trajectory
+  tx = averagers.with_average(optax.adam(0.05),
+                              averagers.ema(0.95, start, every, warmup='tensorflow'))
+  _, state = helpers.run(tx, params, loss, STEPS)
+  shadow = helpers.as64(params)
+  for t, p in enumerate(traj, start=1):
+    if t < start or (t - start) % every:
+      continue
+    decay = min(0.95, (1 + t) / (10 + t))
+    shadow = jax.tree.map(lambda s, x: s - (1 - decay) * (s - x), shadow, helpers.as64(p))
+  got = tx.eval_params(state, traj[-1])
+  jax.tree.map(lambda g, e: np.testing.assert_allclose(g, e, rtol=2e-6, atol=2e-6), got, shadow)
+  # Not the EMA that starts at its first update (the initial weights still weigh in).
+  other = averagers.with_average(optax.adam(0.05), averagers.ema(0.95, start, every, 'tf'))
+  _, other_state = helpers.run(other, params, loss, STEPS)
+  assert not np.allclose(other.eval_params(other_state, traj[-1])['bias'], got['bias'],
+                         atol=1e-4)
+
+
 def test_ema_before_its_first_update_is_the_raw_params(trajectory):
   params, _, _ = trajectory
   tx = averagers.with_average(optax.sgd(0.1), averagers.ema(0.9, start=10))
@@ -194,3 +219,40 @@ def test_unknown_warmup_and_bad_periods_are_rejected():
                                   averagers.swa().init({'w': jnp.zeros(1)}), 1)
   with pytest.raises(ValueError, match='length'):
     averagers.lawa(0, 1)
+
+
+@pytest.mark.parametrize('window,every', [(8, 1), (9, 3)])
+def test_windowed_swa_follows_hageles_weight_averager(trajectory, window, every):
+  """epfml/schedules-and-scaling's WeightAverager, written out: `count` counts steps before
+  this one; at count % interval == 0, avg = lerp(avg, x, 1 / ((count % horizon) // interval
+  + 1)); after count += 1, when count % horizon == 0 the average is saved; the eval loads
+  the latest saved one."""
+  params, loss, traj = trajectory
+  # The identity as the inner transformation: the wrapper then follows the recorded points.
+  tx = averagers.with_average(optax.identity(), averagers.windowed_swa(window, every))
+  state = tx.init(params)
+  step = jax.jit(lambda p, s, g: tx.update(g, s, p))
+  avg, saved, count, p = None, None, 0, params
+  for t, target in enumerate(traj, start=1):
+    updates = jax.tree.map(lambda a, b: jnp.asarray(a) - b, target, p)
+    _, state = step(p, state, updates)
+    p = optax.apply_updates(p, updates)
+    x = helpers.as64(p)
+    if count % every == 0:
+      rate = 1 / ((count % window) // every + 1)
+      avg = x if rate == 1 else jax.tree.map(lambda a, b: a + rate * (b - a), avg, x)
+    count += 1
+    if count % window == 0:
+      saved = avg
+    got = tx.eval_params(state, p)
+    if saved is None:
+      assert got is p
+    else:
+      jax.tree.map(lambda g, e: np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5),
+                   got, saved)
+  assert int(state.average.completed) == STEPS // window
+
+
+def test_windowed_swa_needs_a_window_that_every_divides():
+  with pytest.raises(ValueError, match='multiple'):
+    averagers.windowed_swa(10, 3)
