@@ -64,9 +64,11 @@ def main():
     snapshots = trajectory(n, args.width)
     want = snapshots[-args.length:].astype(np.float64).mean(axis=0)
     err = lambda got: float(np.abs(got.astype(np.float64) - want).max())
-    print(f'{n:>7} snapshots: running add/subtract sum {err(running_sum_mean(snapshots, args.length)):.2e}'
-          f'   lawa (device) {err(library_mean(snapshots, args.length, False)):.2e}'
-          f'   lawa (host buffer) {err(library_mean(snapshots, args.length, True)):.2e}')
+    running = err(running_sum_mean(snapshots, args.length))
+    device = err(library_mean(snapshots, args.length, False))
+    host = err(library_mean(snapshots, args.length, True))
+    print(f'{n:>7} snapshots: running add/subtract sum {running:.2e}   lawa (device) '
+          f'{device:.2e}   lawa (host buffer) {host:.2e}')
 
 
 if __name__ == '__main__':

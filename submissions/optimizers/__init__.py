@@ -16,7 +16,8 @@ from submissions.optimizers._twa_holdout import HeldOutBatches, holdout_mask, tr
 
 __all__ = [
     'BranchesState', 'HeldOutBatches', 'PswaState', 'ScheduleFreeAdamWState',
-    'TwaConferenceState', 'TwaState', 'branch_name', 'cooldown_branches', 'holdout_mask', 'is_restart', 'nadamw', 'periodic_swa',
-    'quantize', 'scale_by_nadam', 'schedule_free_adamw', 'trainable_weight_averaging',
-    'trainable_weight_averaging_conference', 'training_rows', 'twa_coefficient_schedule',
+    'TwaConferenceState', 'TwaState', 'branch_name', 'cooldown_branches', 'holdout_mask',
+    'is_restart', 'nadamw', 'periodic_swa', 'quantize', 'scale_by_nadam', 'schedule_free_adamw',
+    'trainable_weight_averaging', 'trainable_weight_averaging_conference', 'training_rows',
+    'twa_coefficient_schedule',
 ]

@@ -142,4 +142,5 @@ def branch_endpoints(state: BranchesState, params: optax.Params) -> dict[str, op
   del params
   count = int(state.count)
   return {branch_name(int(s), int(d)): end
-          for s, d, end in zip(state.starts, state.cooldown, state.ends) if count >= int(s) + int(d)}
+          for s, d, end in zip(state.starts, state.cooldown, state.ends)
+          if count >= int(s) + int(d)}
