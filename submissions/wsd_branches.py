@@ -2,14 +2,15 @@
 spawns cooldown branches, each logged where it ends, so one run yields the endpoints of
 several shorter WSD runs.
 
-Branch k starts at (branch_fraction_k - cooldown_fraction) * step_hint and cools down (1-sqrt)
-over cooldown_fraction * step_hint steps, ending at branch_fraction_k * step_hint, for
-branch_fraction in {0.25, 0.5, 0.75}; the main run cools down over the same length at the
-end of the step hint. While a branch runs each step takes a second forward/backward pass
-(timed; a branch's cost is its end step's).
+Branch k ends at E_k = branch_fraction_k * step_hint, for branch_fraction in {0.25, 0.5,
+0.75}, and cools down over the last cooldown_fraction of its own length: it starts at
+E_k - round(cooldown_fraction * E_k), so that its endpoint is that of an independent WSD run
+of E_k steps (the same peak, warm-up steps, cooldown fraction and shape; `schedules.wsd` with
+total_steps=E_k). The main run is the WSD run of the step hint. While a branch runs each
+step takes a second forward/backward pass (timed; a branch's cost is its end step's).
 
-Hyperparameters: those of `wsd` (cooldown_fraction sets every cooldown's length; it must be
-at most 0.25 so that branches do not overlap).
+Hyperparameters: those of `wsd` (cooldown_fraction sets every cooldown's fraction; at most
+0.25, so that the last branch lies in the main run's constant phase).
 Batch-norm statistics: kept (the main run's, also for branches).
 Scoring reads `validation/<metric>` for the submission itself (the main WSD run) and
 `validation/cooldown_<start>+<length>/<metric>` for each branch, which appears at the first
@@ -27,11 +28,23 @@ from submissions.common.optax_submission import OptaxSubmission
 BRANCH_FRACTIONS = (0.25, 0.5, 0.75)
 
 
+def branches(step_hint: int, cooldown_fraction: float) -> list[tuple[int, int]]:
+  """(start, length) of each branch: the cooldown of a WSD run of E_k steps
+  (`schedules.wsd`'s rounding), for the E_k that leave a positive start."""
+  out = []
+  for fraction in BRANCH_FRACTIONS:
+    end = round(fraction * step_hint)
+    length = max(int(round(cooldown_fraction * end)), 1)
+    if end - length > 0:
+      out.append((end - length, length))
+  return out
+
+
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
-  cooldown = max(1, round(hyperparameters.cooldown_fraction * workload.step_hint))
-  starts = [round(f * workload.step_hint) - cooldown for f in BRANCH_FRACTIONS]
+  starts_and_lengths = branches(workload.step_hint, hyperparameters.cooldown_fraction)
   return optimizers.cooldown_branches(wsd.make_tx(workload, hyperparameters),
-                                     [s for s in starts if s > 0], cooldown,
+                                     [s for s, _ in starts_and_lengths],
+                                     [d for _, d in starts_and_lengths],
                                      shape=getattr(hyperparameters, 'cooldown_shape', '1-sqrt'))
 
 

@@ -1,7 +1,7 @@
 """NAdamW with WSD (1-sqrt cooldown) and LAWA on top: the mean of the last L snapshots.
 
-Hyperparameters: those of `wsd`, plus lawa_length, lawa_window_fraction and optionally
-lawa_host_buffer (as `nadamw_lawa`'s).
+Hyperparameters: those of `wsd`, plus lawa_length, lawa_every_fraction, lawa_burnin_fraction and
+optionally lawa_host_buffer (as `nadamw_lawa`'s).
 Batch-norm statistics: kept (the current running statistics).
 Scoring reads `validation/<metric>`: LAWA's once its buffer is full, the raw weights' before.
 Search space: configs/search_spaces/wsd_lawa.json.

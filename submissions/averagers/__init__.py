@@ -14,11 +14,12 @@ from submissions.averagers._batch_norm import recompute_batch_stats
 from submissions.averagers._ema import EmaState, ema, ema_decay
 from submissions.averagers._lawa import LawaState, lawa
 from submissions.averagers._swa import SwaState, swa
+from submissions.averagers._windowed_swa import WindowedSwaState, windowed_swa
 from submissions.averagers._wrappers import WithAverageState, WithAveragesState
 from submissions.averagers._wrappers import with_average, with_averages
 
 __all__ = [
     'AveragedTransformation', 'Averager', 'EmaState', 'LawaState', 'SwaState',
-    'WithAverageState', 'WithAveragesState', 'ema', 'ema_decay', 'gate', 'lawa',
-    'recompute_batch_stats', 'swa', 'with_average', 'with_averages',
+    'WindowedSwaState', 'WithAverageState', 'WithAveragesState', 'ema', 'ema_decay', 'gate',
+    'lawa', 'recompute_batch_stats', 'swa', 'windowed_swa', 'with_average', 'with_averages',
 ]

@@ -1,7 +1,16 @@
 """Exponential moving average of the weights: avg <- beta * avg + (1 - beta) * theta.
 
 Not `optax.ema`, which averages *updates* from zero with a bias correction; this averages
-the params themselves and its first update copies them.
+the params themselves. Two starts, by the warm-up chosen:
+
+* the average's first update copies the params (no warm-up, 'tf', 'power'): Ajroldi et
+  al.'s EMA (Niccolo-Ajroldi/algorithmic-efficiency, submissions/lawa_ema/lawa_ema_utils.py,
+  `LAWAEma.push`) and Hägele et al.'s `ExponentialWeightAverager` (epfml/schedules-and-scaling,
+  src/optim/weight_averaging.py) start this way;
+* 'tensorflow': `tf.train.ExponentialMovingAverage(decay, num_updates=global_step)` as
+  documented: the average starts from the initial weights (its shadow variables are
+  initialised with the variables' initial values) and every update, the first included,
+  uses min(decay, (1 + t) / (10 + t)) with t the global step.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import optax
 from submissions.averagers._base import Averager, average_or_params, float32_copy, gate
 from submissions.averagers._base import maybe_update
 
-WARMUPS = (None, 'tf', 'power')
+WARMUPS = (None, 'tf', 'power', 'tensorflow')
 
 
 class EmaState(NamedTuple):
@@ -26,13 +35,16 @@ class EmaState(NamedTuple):
 
 
 def ema_decay(decay: float, n, warmup: str | None = None, power: float = 2 / 3):
-  """The decay used by the average's update number n + 1 (n: updates already taken).
+  """The decay of an update of the average.
 
   Args:
     decay: beta, the decay after the warm-up.
-    n: how many updates the average has already taken.
-    warmup: None (always `decay`), 'tf' (min(decay, (1 + n) / (10 + n)), TensorFlow's
-      ExponentialMovingAverage) or 'power' (min(decay, 1 - (1 + n) ** -power)).
+    n: for None, 'tf' and 'power', how many updates the average has already taken; for
+      'tensorflow', the global step t (updates of the params applied, this one included).
+    warmup: None (always `decay`); 'tf' (min(decay, (1 + n) / (10 + n)): TensorFlow's
+      formula over the average's own updates, counted from 0 at its first, which copies);
+      'tensorflow' (the same formula over the global step, TensorFlow's definition); or
+      'power' (min(decay, 1 - (1 + n) ** -power)).
     power: the exponent of the 'power' warm-up.
 
   Returns:
@@ -40,11 +52,13 @@ def ema_decay(decay: float, n, warmup: str | None = None, power: float = 2 / 3):
 
   >>> [round(float(ema_decay(0.99, n, 'tf')), 3) for n in (0, 10, 10**4)]
   [0.1, 0.55, 0.99]
+  >>> round(float(ema_decay(0.99, 1, 'tensorflow')), 3)  # the first update, global step 1
+  0.182
   """
   n = jnp.asarray(n, jnp.float32)
   if warmup is None:
     return jnp.asarray(decay, jnp.float32)
-  if warmup == 'tf':
+  if warmup in ('tf', 'tensorflow'):
     return jnp.minimum(decay, (1.0 + n) / (10.0 + n))
   if warmup == 'power':
     return jnp.minimum(decay, 1.0 - (1.0 + n) ** -power)
@@ -57,9 +71,10 @@ def ema(decay: float = 0.999, start: int = 0, every: int = 1, warmup: str | None
 
   Args:
     decay: beta in avg <- beta * avg + (1 - beta) * theta.
-    start: the first update (counted from 1) the average may take.
+    start: the first update (counted from 1) the average may take (see `averagers.gate`).
     every: take every this many updates.
-    warmup: optional decay warm-up, None, 'tf' or 'power' (see `ema_decay`).
+    warmup: optional decay warm-up, None, 'tf', 'power' or 'tensorflow' (see `ema_decay`;
+      with 'tensorflow' the average starts from the params `init` is given).
     power: the exponent of the 'power' warm-up.
 
   Returns:
@@ -80,8 +95,10 @@ def ema(decay: float = 0.999, start: int = 0, every: int = 1, warmup: str | None
 
   def update(params, state, t):
     def take(state):
-      d = ema_decay(decay, state.count, warmup, power)
-      first = state.count == 0
+      if warmup == 'tensorflow':
+        d, first = ema_decay(decay, t, warmup), False
+      else:
+        d, first = ema_decay(decay, state.count, warmup, power), state.count == 0
       avg = jax.tree.map(
           lambda a, p: jnp.where(first, p.astype(jnp.float32),
                                  d * a + (1.0 - d) * p.astype(jnp.float32)),

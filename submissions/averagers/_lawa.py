@@ -1,15 +1,20 @@
 """Latest weight averaging (Kaddour 2022; Ajroldi et al. 2025): the uniform mean of the last
-`length` snapshots, taken every `every` updates, kept as a ring buffer plus a running sum.
+`length` snapshots, taken every `every` updates, kept as a ring buffer.
 
-The running sum is kept as `pending` = sum - (the slot due to be overwritten next), read
-right after each write. A snapshot is then `sum = pending + x; write x; pending = sum - next
-slot`, which never reads the slot it writes, so XLA updates the buffer in place and a step
-that takes no snapshot costs nothing (a `lax.cond`); the mean is `(pending + next slot) / L`.
+A snapshot writes one slot of the buffer and reads nothing, so XLA updates the buffer in
+place and a step that takes no snapshot costs nothing (a `lax.cond`). The mean is
+recomputed from the stored snapshots whenever it is read (at an eval), as Ajroldi et al.'s
+`LAWA.avg()` does (Niccolo-Ajroldi/algorithmic-efficiency, submissions/lawa_queue/
+lawa_queue.py): its float32 error is that of a sum of `length` terms, whatever the number
+of snapshots taken before. (A running sum updated by adding the new snapshot and
+subtracting the one it replaces accumulates rounding without bound: 2e-3 after 1e4
+snapshots of weights of magnitude 100; see `scripts/measure_lawa_error.py`.)
 
-Memory, in copies of the params (float32): `length` for the buffer and 1 for `pending`. With
+Memory, in copies of the params (float32): `length` for the buffer. With
 `host_buffer=True` the buffer lives in host memory (`pinned_host`): device memory grows by
-`pending` alone, one copy, and each snapshot moves one copy to the host and one slot back.
-Inside the jitted step this is `jax.device_put(x, jax.memory.Space.Host)`.
+nothing between evals; each snapshot moves one copy to the host, and reading the mean
+moves the slots back one at a time (two copies on the device while it is summed). Inside the
+jitted step the move is `jax.device_put(x, jax.memory.Space.Host)`.
 
 In host memory the float32 snapshots are stored bit for bit as uint32: unless `out_shardings`
 are given, JAX pairs donated inputs with outputs by shape and dtype, not by memory kind, and a
@@ -19,6 +24,7 @@ otherwise be handed a host buffer.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -33,12 +39,10 @@ _DEVICE = jax.memory.Space.Device
 
 
 class LawaState(NamedTuple):
-  """buffer: (length, ...) float32 snapshots per leaf (uint32 bits in host memory); pending:
-  their sum minus the slot the next snapshot replaces (zeros until the buffer wraps); count:
-  snapshots taken."""
+  """buffer: (length, ...) float32 snapshots per leaf (uint32 bits in host memory), slot k
+  holding snapshot number k mod length; count: snapshots taken."""
 
   buffer: optax.Params
-  pending: optax.Params
   count: jax.Array
 
   @property
@@ -46,8 +50,12 @@ class LawaState(NamedTuple):
     return jax.tree.leaves(self.buffer)[0].shape[0]
 
   def total(self) -> optax.Params:
-    """The sum of the snapshots in the buffer (float32, on the device)."""
-    return _total(self.buffer, self.pending, self.count)
+    """The sum of the snapshots in the buffer (float32, on the device), added slot by slot
+    so that at most one slot besides the sum is on the device at a time."""
+    total = _slot(self.buffer, 0)
+    for slot in range(1, self.length):
+      total = _add_slot(total, self.buffer, slot)
+    return total
 
   def snapshots(self) -> optax.Params:
     """The buffer as it is (slot k holds snapshot number k mod length), on the device."""
@@ -61,13 +69,14 @@ def _from_buffer(b):
 
 
 @jax.jit
-def _total(buffer, pending, count):
-  def leaf(b, p):
-    length = b.shape[0]
-    return p + _from_buffer(jax.lax.dynamic_index_in_dim(b, jnp.mod(count, length),
-                                                         keepdims=False))
+def _slot(buffer, slot):
+  return jax.tree.map(
+      lambda b: _from_buffer(jax.lax.dynamic_index_in_dim(b, slot, keepdims=False)), buffer)
 
-  return jax.tree.map(leaf, buffer, pending)
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _add_slot(total, buffer, slot):
+  return jax.tree.map(jnp.add, total, _slot(buffer, slot))
 
 
 def lawa(length: int = 10, every: int = 1, start: int = 0, host_buffer: bool = False,
@@ -77,8 +86,8 @@ def lawa(length: int = 10, every: int = 1, start: int = 0, host_buffer: bool = F
   Args:
     length: L, the number of snapshots averaged.
     every: nu, the snapshot period in updates.
-    start: the first update (counted from 1) that may be taken.
-    host_buffer: keep the ring buffer in host memory; device memory then grows by one copy.
+    start: the first update (counted from 1) that may be taken (see `averagers.gate`).
+    host_buffer: keep the ring buffer in host memory.
 
   Returns:
     An `Averager` whose state is a `LawaState`.
@@ -98,25 +107,19 @@ def lawa(length: int = 10, every: int = 1, start: int = 0, host_buffer: bool = F
     to_buffer = lambda x: x
 
   def init(params):
-    def zeros(p, shape):
-      # Made on the params' devices, then moved: sharded like them, in host memory if asked.
-      return jnp.zeros_like(p, dtype=jnp.float32, shape=shape)
-
-    buffer = jax.tree.map(lambda p: to_buffer(zeros(p, (length, *p.shape))), params)
-    pending = jax.tree.map(lambda p: zeros(p, p.shape), params)
-    return LawaState(buffer, pending, jnp.zeros([], jnp.int32))
+    # Made on the params' devices, then moved: sharded like them, in host memory if asked.
+    buffer = jax.tree.map(
+        lambda p: to_buffer(jnp.zeros_like(p, dtype=jnp.float32, shape=(length, *p.shape))),
+        params)
+    return LawaState(buffer, jnp.zeros([], jnp.int32))
 
   def snapshot(params, state):
     slot = jnp.mod(state.count, length)
-    new = jax.tree.map(lambda p: p.astype(jnp.float32), params)
-    total = jax.tree.map(jnp.add, state.pending, new)
     buffer = jax.tree.map(
-        lambda b, x: jax.lax.dynamic_update_index_in_dim(b, to_buffer(x), slot, 0),
-        state.buffer, new)
-    pending = jax.tree.map(
-        lambda t, b: t - _from_buffer(jax.lax.dynamic_index_in_dim(
-            b, jnp.mod(slot + 1, length), keepdims=False)), total, buffer)
-    return LawaState(buffer, pending, state.count + 1)
+        lambda b, p: jax.lax.dynamic_update_index_in_dim(b, to_buffer(p.astype(jnp.float32)),
+                                                         slot, 0),
+        state.buffer, params)
+    return LawaState(buffer, state.count + 1)
 
   def update(params, state, t):
     return maybe_update(gate(t, start, every), lambda s: snapshot(params, s), state)

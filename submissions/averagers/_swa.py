@@ -31,13 +31,18 @@ def swa_update(params: optax.Params, state: SwaState) -> SwaState:
 
 
 def swa(start: int = 0, every: int = 1) -> Averager:
-  """The uniform mean of the params at updates start, start + every, start + 2 * every, ...
+  """The uniform mean of the params after the updates t >= start with (t - start) a
+  multiple of `every` (t counted from 1; see `averagers.gate`).
 
-  Pair it with `schedules.swa_anneal` (constant `swa_lr` from `start`) or with
-  `schedules.cyclic(..., cycle_steps=every, start=start)` (the points of lowest rate).
+  Pair it with `schedules.swa_anneal` (constant `swa_lr` from `start`) or with the cyclical
+  schedule: `schedules.cyclic(..., cycle_steps=c, start=s)` reaches its lowest rate at the
+  updates t = s + c, s + 2c, ..., which `swa(start=s + c, every=c)` takes (with
+  `start=s`, s > 0, it would also take update s, before the first cycle).
 
   Args:
-    start: the first update (counted from 1) to average; 0 or 1: from the first.
+    start: the first update (counted from 1) that may be averaged. With start 0 (the
+      default) the snapshots are t = every, 2 every, ...: the first is update `every`, not
+      update 1, when every > 1; start 1 takes t = 1, 1 + every, ...
     every: the snapshot period `c`.
 
   Returns:

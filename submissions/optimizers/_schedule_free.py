@@ -1,19 +1,39 @@
-"""Schedule-Free AdamW (Defazio et al. 2024, "The Road Less Scheduled"), with the (t+1)^r
-weighting of its averages that the AlgoPerf-winning submission used (`optax.contrib.
-schedule_free` weights by lr_max^weight_lr_power alone).
+"""Schedule-Free AdamW (Defazio et al. 2024, "The Road Less Scheduled") in its two published
+forms, with the (k+1)^r weighting of the average (r = 0: none).
 
-The params are y, the points where gradients are taken. With k counting updates from 0:
+The params are y, the points where gradients are taken. With k counting updates from 0,
+s_k = min(1, (k+1) / warmup) and c_{k+1} = w_k / sum_{i<=k} w_i:
 
-    lr_k     = lr * min(1, (k+1) / warmup) * sqrt(1 - b2^(k+1))
-    lr_max   = max(lr_max, lr_k)
-    c_{k+1}  = (k+1)^r lr_max^p / sum_{i<=k} (i+1)^r lr_max,i^p
-    v        = b2 v + (1 - b2) g^2
-    z        = z - lr_k g / (sqrt(v) + eps) - lr_k wd y
-    x        = (1 - c_{k+1}) x + c_{k+1} z
-    y        = b1 x + (1 - b1) z
+  'algoperf' (default): facebookresearch/schedule_free schedulefree/adamw_schedulefree.py
+  (`AdamWScheduleFree`), which `optax.contrib.schedule_free_adamw` (r = 0) and the AlgoPerf
+  JAX submissions built on it compute: the weights from the scheduled rate alone and the
+  bias correction in the denominator.
+
+    lr_k   = lr s_k;  lr_max = max(lr_max, lr_k);  w_k = (k+1)^r lr_max^p
+    v      = b2 v + (1 - b2) g^2
+    z      = z - lr_k (g / (sqrt(v / (1 - b2^(k+1))) + eps) + wd y)
+
+  'paper': schedulefree/adamw_schedulefree_paper.py (`AdamWScheduleFreePaper`, the version
+  of the paper's experiments): the bias correction folded into the rate, hence into lr_max,
+  the weights and the weight decay (without warm-up and with b2 near 1, the averaging
+  coefficients c_k start 1, 0.667, 0.5, ... against 1, 0.5, 0.333, ... for the default).
+
+    lr_k   = lr s_k sqrt(1 - b2^(k+1));  lr_max, w_k as above
+    z      = z - lr_k (g / (sqrt(v) + eps) + wd y)
+
+  Both then: x = (1 - c_{k+1}) x + c_{k+1} z;  y = b1 x + (1 - b1) z.
+
+optax's own `schedule_free_adamw` counts its base optimizer's warm-up from 0 (the first
+update has rate 0) and its weights' from 1; here both use s_k as the references do. The
+PyTorch AlgoPerf submission (schedulefree/algoperf/external_tuning/schedule_free_adamw/
+submission.py) differs from the default in two small ways not offered here: eps inside the
+bias-corrected step (eps / sqrt(1 - b2^(k+1))) and weight decay at x instead of y.
 
 x, the average that evaluations should see, is not stored: x = (y - (1 - b1) z) / b1
 (`schedule_free_eval_params`). Averaging instead of annealing: no decaying schedule needed.
+Batch-norm statistics collected at y do not match x: the reference README recommends a pass
+over about 50 training batches at x before an eval (`OptaxSubmission(
+recompute_batch_stats=50)`, as `submissions/schedule_free_adamw_bn.py`).
 """
 
 from __future__ import annotations
@@ -46,11 +66,14 @@ def schedule_free_eval_params(state: ScheduleFreeAdamWState, params: optax.Param
                                 params, state.z), params)
 
 
+VARIANTS = ('algoperf', 'paper')
+
+
 def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1: float = 0.9,
                         b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
                         r: float = 0.0, weight_lr_power: float = 2.0,
-                        ) -> AveragedTransformation:
-  """Schedule-Free AdamW with polynomial (t+1)^r weighting of the average.
+                        variant: str = 'algoperf') -> AveragedTransformation:
+  """Schedule-Free AdamW with polynomial (k+1)^r weighting of the average.
 
   Args:
     learning_rate: the peak rate (after the linear warmup).
@@ -61,6 +84,8 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
     weight_decay: decoupled weight decay, applied at y and scaled by the rate.
     r: the power of the (t+1)^r weighting (0: optax's weighting).
     weight_lr_power: the power of lr_max in the weights.
+    variant: 'algoperf' (facebookresearch's current form, optax's) or 'paper' (see the
+      module docstring).
 
   Returns:
     A transformation whose state is a `ScheduleFreeAdamWState` and whose `eval_params` is
@@ -76,6 +101,8 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
   """
   if b1 <= 0:
     raise ValueError('schedule_free_adamw needs b1 > 0')
+  if variant not in VARIANTS:
+    raise ValueError(f'unknown schedule-free variant {variant!r}; use one of {VARIANTS}')
 
   def init(params):
     return ScheduleFreeAdamWState(  # every leaf its own buffer, so that all can be donated
@@ -90,7 +117,10 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
       raise ValueError('schedule_free_adamw needs the params: call update(grads, state, params)')
     k = state.count.astype(jnp.float32)
     warm = jnp.minimum(1.0, (k + 1.0) / warmup_steps) if warmup_steps > 0 else 1.0
-    lr = learning_rate * warm * jnp.sqrt(1.0 - b2 ** (k + 1.0))
+    bias_correction = 1.0 - b2 ** (k + 1.0)
+    lr = learning_rate * warm
+    if variant == 'paper':
+      lr = lr * jnp.sqrt(bias_correction)
     lr_max = jnp.maximum(state.lr_max, lr)
     weight = (k + 1.0) ** r * lr_max ** weight_lr_power
     weight_sum = state.weight_sum + weight
@@ -99,8 +129,13 @@ def schedule_free_adamw(learning_rate: float = 0.0025, warmup_steps: int = 0, b1
     y = jax.tree.map(lambda p: p.astype(jnp.float32), params)
     g = jax.tree.map(lambda x: x.astype(jnp.float32), grads)
     nu = jax.tree.map(lambda v, gi: b2 * v + (1.0 - b2) * gi * gi, state.nu, g)
-    z = jax.tree.map(lambda zi, gi, v, yi: zi - lr * gi / (jnp.sqrt(v) + eps) - lr * weight_decay * yi,
-                     state.z, g, nu, y)
+    if variant == 'paper':
+      denominator = lambda v: jnp.sqrt(v) + eps
+    else:
+      denominator = lambda v: jnp.sqrt(v / bias_correction) + eps
+    z = jax.tree.map(
+        lambda zi, gi, v, yi: zi - lr * (gi / denominator(v) + weight_decay * yi),
+        state.z, g, nu, y)
     x_prev = jax.tree.map(lambda yi, zi: (yi - (1.0 - b1) * zi) / b1, y, state.z)
     x = jax.tree.map(lambda xi, zi: (1.0 - ck) * xi + ck * zi, x_prev, z)
     new_y = jax.tree.map(lambda xi, zi: b1 * xi + (1.0 - b1) * zi, x, z)

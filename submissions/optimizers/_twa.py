@@ -1,23 +1,30 @@
-"""Trainable weight averaging (Li et al., "Trainable Weight Averaging: A General Approach for
-Subspace Training"): the params become w = mean + sum_i X_i P_i over `n` stored checkpoints
-(P_i = checkpoint_i - mean), with layer-wise coefficients X (one per checkpoint per param
-leaf) trained by AdamW.
+"""Trainable weight averaging, the journal form (Li et al., "Trainable Weight Averaging: A
+General Approach for Subspace Training"; nblt/TWA, journal/model_soups/
+train_block_noOrthogonal.py and journal/machine_translation/_adamtrain_twa.py): the params
+become w = mean + sum_i X_i P_i over `n` stored checkpoints, with P_i = (checkpoint_i - mean)
+normalised to unit norm within each block (a param leaf here: their `--layer-size 0`) and
+layer-wise coefficients X (one per checkpoint per leaf) trained by AdamW from 0, its rate a
+cosine with warm-up (`twa_coefficient_schedule`). The conference form (a Gram-Schmidt basis
+of the checkpoints, projected SGD on the weights) is `trainable_weight_averaging_conference`.
 
 Phase 1 (updates 1..switch): the inner optimizer trains, and a checkpoint is stored every
 `every` updates from `start` in a ring buffer of `n`. (The inner optimizer keeps running in
-phase 2, its updates discarded: cheaper on XLA than passing its state through a branch.) At update `switch` the basis is built
-(optionally quantised to `bits` bits, uniform affine per checkpoint per leaf) and the params
-jump to the mean (X = 0). Phase 2: each update takes the gradient of the loss with respect
-to the params at w(X) (what any train step computes) and pulls it back to X through the
-reconstruction with `jax.vjp` -- autodiff, no hand-written projection -- then AdamW steps X
-and the update is w(X') - w(X). TWA-t trains X on training batches; TWA-v on a held-out part
-of the training data (`holdout_mask`, applied by the submission's data selection).
+phase 2, its updates discarded: cheaper on XLA than passing its state through a branch.) At
+update `switch` the mean and each row's norm are computed (and, optionally, the normalised
+rows quantised to `bits` bits: uniform affine with one min/max per checkpoint per leaf, or
+one per leaf over all checkpoints) and the params jump to the mean (X = 0). Phase 2: each
+update takes the gradient of the loss with respect to the params at w(X) (what any train
+step computes) and pulls it back to X through the reconstruction with `jax.vjp` -- autodiff,
+no hand-written projection; for the normalised basis it is the reference's X.grad[:, i] =
+P[:, block] @ grad[block] -- then AdamW steps X and the update is w(X') - w(X). TWA-t trains
+X on training batches; TWA-v on a held-out part of the training data (`holdout_mask` and
+the batch helpers of `_twa_holdout`, used by the submission's data selection).
 
 With `shard_basis=True` the checkpoint axis of the basis is split across all devices (the
 paper's distributed version); the reconstruction then sums across devices.
 
 Memory, in copies of the params: n (float32 checkpoints), 1 (the mean), and with
-quantisation n * bits / 32 more for the codes of the deviations.
+quantisation n * bits / 32 more for the codes of the normalised rows.
 """
 
 from __future__ import annotations
@@ -34,13 +41,16 @@ from submissions.averagers._base import AveragedTransformation, cast_like, gate
 
 class TwaState(NamedTuple):
   """inner: the phase-1 optimizer's state; basis: (n, ...) float32 per leaf, the checkpoints
-  (P_i = basis[i] - mean, formed on the fly); mean: float32, set at the switch; codes,
-  scale, offset: the quantised basis (None without quantisation); coeffs: X, (n,) per leaf;
-  coeff_state: AdamW's state for X; snapshots: checkpoints stored; count: updates applied."""
+  (P_i = (basis[i] - mean) / norms[i], formed on the fly); mean: float32, set at the switch;
+  norms: (n,) per leaf, ||basis[i] - mean|| over the leaf (1 where it is 0 or the slot
+  empty); codes, scale, offset: the quantised normalised rows (None without quantisation);
+  coeffs: X, (n,) per leaf; coeff_state: AdamW's state for X; snapshots: checkpoints stored;
+  count: updates applied."""
 
   inner: optax.OptState
   basis: optax.Params
   mean: optax.Params
+  norms: optax.Params
   codes: optax.Params | None
   scale: optax.Params | None
   offset: optax.Params | None
@@ -50,23 +60,44 @@ class TwaState(NamedTuple):
   count: jax.Array
 
 
-def quantize(x: jax.Array, bits: int) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """Uniform affine quantisation of each slice x[i] to `bits` bits.
+QUANTIZATIONS = ('per_checkpoint', 'per_block')
+
+
+def quantize(x: jax.Array, bits: int, per_checkpoint: bool = True, rows=None,
+             ) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Uniform affine quantisation of x (n, ...) to `bits` bits.
+
+  Args:
+    x: the rows to quantise.
+    bits: 1..16.
+    per_checkpoint: one min/max per row x[i]; else one over all of x (the rows in `rows`).
+    rows: (n,) bool, the rows that count for a shared min/max (default: all).
 
   Returns:
-    (codes, scale, offset) with x[i] ~= codes[i] * scale[i] + offset[i].
+    (codes, scale, offset), scale and offset (n,), with x[i] ~= codes[i] * scale[i] +
+    offset[i].
 
   >>> codes, scale, offset = quantize(jnp.array([[0.0, 1.0, 3.0]]), bits=2)
   >>> codes.tolist(), float(scale[0]), float(offset[0])
   ([[0, 1, 3]], 1.0, 0.0)
+  >>> codes, scale, offset = quantize(jnp.array([[0.0, 1.0], [3.0, 2.0]]), 2, False)
+  >>> codes.tolist(), scale.tolist(), offset.tolist()
+  ([[0, 1], [3, 2]], [1.0, 1.0], [0.0, 0.0])
   """
   if not 1 <= bits <= 16:
     raise ValueError(f'bits must be in 1..16, got {bits}')
-  axes = tuple(range(1, x.ndim))
-  lo, hi = jnp.min(x, axis=axes), jnp.max(x, axis=axes)
+  shape = (-1,) + (1,) * (x.ndim - 1)
+  if per_checkpoint:
+    axes = tuple(range(1, x.ndim))
+    lo, hi = jnp.min(x, axis=axes), jnp.max(x, axis=axes)
+  else:
+    counted = jnp.ones(x.shape[0], bool) if rows is None else rows
+    counted = counted.reshape(shape)
+    lo = jnp.full(x.shape[0], jnp.min(jnp.where(counted, x, jnp.inf)))
+    hi = jnp.full(x.shape[0], jnp.max(jnp.where(counted, x, -jnp.inf)))
+    lo, hi = jnp.where(jnp.isfinite(lo), lo, 0.0), jnp.where(jnp.isfinite(hi), hi, 0.0)
   levels = 2 ** bits - 1
   scale = jnp.where(hi > lo, (hi - lo) / levels, 1.0)
-  shape = (-1,) + (1,) * (x.ndim - 1)
   codes = jnp.clip(jnp.round((x - lo.reshape(shape)) / scale.reshape(shape)), 0, levels)
   return codes.astype(jnp.uint8 if bits <= 8 else jnp.uint16), scale, lo
 
@@ -93,6 +124,28 @@ def reconstruct(coeffs, mean, basis) -> optax.Params:
   return jax.tree.map(lambda x, m, b: m + _combine(x, b), coeffs, mean, basis)
 
 
+def twa_coefficient_schedule(peak: float, total_steps: int,
+                             warmup_fraction: float = 0.2) -> optax.Schedule:
+  """The coefficients' rate in the journal code (`cosine_lr` with warm-up `int(steps * 0.2)`):
+  peak * (k + 1) / W for the phase-2 update k < W (counted from 0), then
+  peak * (1 + cos(pi (k - W) / (T - W))) / 2.
+
+  >>> s = twa_coefficient_schedule(1.0, total_steps=10)
+  >>> [round(float(s(k)), 3) for k in (0, 1, 2, 6, 10)]
+  [0.5, 1.0, 1.0, 0.5, 0.0]
+  """
+  warmup = int(total_steps * warmup_fraction)
+
+  def schedule(k):
+    k = jnp.asarray(k, jnp.float32)
+    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * (k - warmup) / max(total_steps - warmup, 1)))
+    if warmup <= 0:
+      return peak * cosine
+    return jnp.where(k < warmup, peak * (k + 1.0) / warmup, peak * cosine)
+
+  return schedule
+
+
 def _basis_sharding(n: int):
   devices = jax.devices()
   if len(devices) == 1:
@@ -106,10 +159,10 @@ def _basis_sharding(n: int):
 def trainable_weight_averaging(
     inner: optax.GradientTransformation, num_checkpoints: int, every: int, switch: int,
     start: int = 0, learning_rate: optax.ScalarOrSchedule = 0.01, weight_decay: float = 0.0,
-    bits: int | None = None, shard_basis: bool = False,
-    phase: int | None = None) -> AveragedTransformation:
-  """`inner` until update `switch`, then TWA: AdamW on layer-wise coefficients X of the
-  checkpoints stored along the way.
+    bits: int | None = None, shard_basis: bool = False, phase: int | None = None,
+    quantization: str = 'per_checkpoint') -> AveragedTransformation:
+  """`inner` until update `switch`, then TWA (journal form): AdamW on layer-wise
+  coefficients X of the normalised deviations of the checkpoints stored along the way.
 
   Args:
     inner: the phase-1 optimizer.
@@ -117,9 +170,10 @@ def trainable_weight_averaging(
     every: store a checkpoint every this many updates ...
     switch: ... up to this update, at which the basis is built and the params become the mean.
     start: the first update (counted from 1) that may be stored.
-    learning_rate: AdamW's learning rate for X (a float or a schedule of phase-2 steps).
+    learning_rate: AdamW's learning rate for X (a float or a schedule of phase-2 steps,
+      e.g. `twa_coefficient_schedule`, the reference's).
     weight_decay: AdamW's decoupled weight decay on X (pulls w towards the mean).
-    bits: quantise the basis to this many bits (None: float32).
+    bits: quantise the normalised rows to this many bits (None: float32).
     shard_basis: split the checkpoint axis across devices.
     phase: None: one program that picks the phase from the step count (pure optax). 1 or 2:
       the program of that phase alone (phase 1 includes the switch), for a caller that
@@ -127,6 +181,8 @@ def trainable_weight_averaging(
       present in the program costs phase-1 steps ~40% (the coefficients' gradient inside a
       conditional), and in phase 2 the inner optimizer then does not run. The states of
       all three are the same.
+    quantization: 'per_checkpoint' (one min/max per checkpoint per leaf) or 'per_block'
+      (one per leaf over all checkpoints).
 
   Returns:
     A transformation whose state is a `TwaState`; an eval sees the params themselves (in
@@ -142,6 +198,8 @@ def trainable_weight_averaging(
   [1.0, 0.5]
   """
   inner = optax.with_extra_args_support(inner)
+  if quantization not in QUANTIZATIONS:
+    raise ValueError(f'unknown quantization {quantization!r}; use one of {QUANTIZATIONS}')
   n = num_checkpoints
   coeff_tx = optax.adamw(learning_rate, weight_decay=weight_decay)
   sharding = _basis_sharding(n) if shard_basis else None
@@ -157,6 +215,7 @@ def trainable_weight_averaging(
     if sharding is not None:
       basis = jax.device_put(basis, sharding)
     mean = jax.tree.map(lambda p: f32(p, p.shape), params)
+    norms = jax.tree.map(lambda p: jnp.ones((n,), jnp.float32), params)
     codes = scale = offset = None
     if bits is not None:
       dtype = jnp.uint8 if bits <= 8 else jnp.uint16
@@ -164,7 +223,7 @@ def trainable_weight_averaging(
       scale = jax.tree.map(lambda p: jnp.ones((n,), jnp.float32), params)
       offset = jax.tree.map(lambda p: jnp.zeros((n,), jnp.float32), params)
     coeffs = jax.tree.map(lambda p: jnp.zeros((n,), jnp.float32), params)
-    return TwaState(inner.init(params), basis, mean, codes, scale, offset, coeffs,
+    return TwaState(inner.init(params), basis, mean, norms, codes, scale, offset, coeffs,
                     coeff_tx.init(coeffs), jnp.zeros([], jnp.int32), jnp.zeros([], jnp.int32))
 
   def store(params, basis, snapshots):
@@ -179,28 +238,37 @@ def trainable_weight_averaging(
     return (jnp.arange(n) < snapshots).astype(jnp.float32)
 
   def build(basis, snapshots):
-    """At the switch: the mean and, with quantisation, the codes of the deviations from it.
-    The checkpoints stay as they are; without quantisation the deviations are formed on the
-    fly (rewriting the buffer in a branch would cost a copy of it at every step)."""
-    weights = filled(snapshots) / jnp.maximum(filled(snapshots).sum(), 1.0)
-    mean = jax.tree.map(lambda b: _combine(weights, b), basis)
-    if bits is None:
-      return mean, None, None, None
+    """At the switch: the mean, each deviation's norm per leaf and, with quantisation, the
+    codes of the normalised rows. The checkpoints stay as they are; without quantisation the
+    rows are formed on the fly (rewriting the buffer in a branch would cost a copy of it at
+    every step)."""
     mask = filled(snapshots)
+    mean = jax.tree.map(lambda b: _combine(mask / jnp.maximum(mask.sum(), 1.0), b), basis)
+
+    def norms_of(b, m):
+      squares = jnp.stack([jnp.sum(jnp.square(b[i] - m)) for i in range(n)])
+      return jnp.where((mask > 0) & (squares > 0), jnp.sqrt(squares), 1.0)
+
+    norms = jax.tree.map(norms_of, basis, mean)
+    if bits is None:
+      return mean, norms, None, None, None
+    rows = lambda m, r: (mask / r).reshape((-1,) + (1,) * m.ndim)
     quantized = jax.tree.map(
-        lambda b, m: quantize((b - m) * mask.reshape((-1,) + (1,) * m.ndim), bits), basis, mean)
+        lambda b, m, r: quantize((b - m) * rows(m, r), bits, quantization == 'per_checkpoint',
+                                 rows=mask > 0), basis, mean, norms)
     is_triple = lambda x: isinstance(x, tuple) and len(x) == 3
     pick = lambda i: jax.tree.map(lambda t: t[i], quantized, is_leaf=is_triple)
-    return mean, place(pick(0)), pick(1), pick(2)
+    return mean, norms, place(pick(0)), pick(1), pick(2)
 
   def reconstruction(state):
     """x -> w(x) = mean + sum_i x_i P_i for this state's basis (unfilled slots masked)."""
     mask = filled(state.snapshots)
     if bits is None:
-      return lambda x: jax.tree.map(lambda xi, m, b: m + _combine(xi * mask, b, center=m),
-                                    x, state.mean, state.basis)
-    deviations = jax.tree.map(dequantize, state.codes, state.scale, state.offset)
-    return lambda x: reconstruct(x, state.mean, deviations)
+      return lambda x: jax.tree.map(
+          lambda xi, m, b, r: m + _combine(xi * mask / r, b, center=m),
+          x, state.mean, state.basis, state.norms)
+    rows = jax.tree.map(dequantize, state.codes, state.scale, state.offset)
+    return lambda x: reconstruct(jax.tree.map(lambda xi: xi * mask, x), state.mean, rows)
 
   def phase2(grads, state, params):
     """AdamW on X, the gradient pulled back through the reconstruction; returns the update
@@ -231,9 +299,10 @@ def trainable_weight_averaging(
         lambda a: a, (state.basis, state.snapshots))
     state = state._replace(inner=inner_state, basis=basis, snapshots=snapshots, count=count)
 
-    built = (state.mean, state.codes, state.scale, state.offset)
+    names = ('mean', 'norms', 'codes', 'scale', 'offset')
+    built = tuple(getattr(state, k) for k in names)
     built = jax.lax.cond(count == switch, lambda _: build(basis, snapshots), lambda b: b, built)
-    state = state._replace(**dict(zip(('mean', 'codes', 'scale', 'offset'), built)))
+    state = state._replace(**dict(zip(names, built)))
 
     def at_switch(operand):
       coeffs = jax.tree.map(jnp.zeros_like, operand[1])
@@ -251,34 +320,3 @@ def trainable_weight_averaging(
     return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state)
 
   return AveragedTransformation(init, update)
-
-
-def holdout_mask(inputs: jax.Array, fraction: float, salt: int = 0) -> jax.Array:
-  """Whether each example of a batch belongs to the held-out part of the training data.
-
-  A hash of each example's input bytes, so the same example is held out whenever it is
-  drawn, with no example ids: TWA-v trains phase 1 on the rest and X on this part.
-
-  Args:
-    inputs: (batch, ...) the batch's inputs.
-    fraction: the share of examples held out.
-    salt: changes which examples are held out.
-
-  Returns:
-    (batch,) bool.
-
-  >>> x = jax.random.normal(jax.random.PRNGKey(0), (10_000, 8))
-  >>> round(float(holdout_mask(x, 0.1).mean()), 2)
-  0.1
-  """
-  x = inputs.reshape(inputs.shape[0], -1)
-  if x.dtype.itemsize != 4:
-    x = x.astype(jnp.float32)
-  bits = jax.lax.bitcast_convert_type(x, jnp.uint32)
-  mult = (jnp.arange(x.shape[1], dtype=jnp.uint32) * jnp.uint32(2654435761)
-          + jnp.uint32(0x9E3779B9) + jnp.uint32(salt)) | jnp.uint32(1)
-  h = jnp.sum(bits * mult, axis=1, dtype=jnp.uint32)
-  for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):  # murmur3's finaliser
-    h = (h ^ (h >> shift)) * jnp.uint32(factor)
-  h = h ^ (h >> 16)
-  return (h % jnp.uint32(1 << 16)).astype(jnp.float32) < fraction * (1 << 16)

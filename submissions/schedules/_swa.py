@@ -48,8 +48,9 @@ def cyclic(max_lr: float, min_lr: float, cycle_steps: int, start: int = 0) -> op
   down to `min_lr`; constant `max_lr` before `start`.
 
   With i = step - start, alpha(i) = (1 - t) * max_lr + t * min_lr, t = (i mod c + 1) / c, so
-  the update at step start + k*c - 1 (the last of a cycle, optax counting from 0) uses
-  `min_lr`: average with `swa(start=start, every=cycle_steps)` to take those points.
+  the last update of each cycle (optax's step start + k*c - 1, counting from 0; update number
+  start + k*c counting from 1, k >= 1) uses `min_lr`. SWA averages the weights after those
+  updates: `averagers.swa(start=start + cycle_steps, every=cycle_steps)`.
 
   Args:
     max_lr: alpha_1, the value at the start of each cycle.

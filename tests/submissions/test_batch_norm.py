@@ -89,3 +89,36 @@ def test_optax_submission_recomputes_for_the_evaluated_params_and_every_average(
                averagers.recompute_batch_stats(w, other, state, batches))
   # The training state is untouched.
   assert float(state['batch_stats']['BatchNorm_0']['var'][0]) == 1.0
+
+
+def test_schedule_free_bn_recomputes_the_statistics_at_x():
+  """schedule_free_adamw_bn's option: the eval sees x with statistics recomputed at x (not
+  at y, where training collected them)."""
+  from avgperf import tuning
+  from configs.submissions import default_point
+  from submissions import schedule_free_adamw, schedule_free_adamw_bn
+
+  w = _BnWorkload()
+  w.step_hint = 100
+  params, state = w.init()
+  h = tuning.make_hyperparameters(default_point('schedule_free_adamw_bn'))
+  sub = OptaxSubmission(make_tx=schedule_free_adamw.make_tx, batch_size=lambda name: 4,
+                        recompute_batch_stats=schedule_free_adamw_bn.BATCH_STATS_BATCHES)
+  assert schedule_free_adamw_bn.SUBMISSION.recompute_batch_stats == 50
+  opt_state = sub.init_optimizer_state(w, params, state, h, None)
+  batch = {'inputs': w.data[:8], 'targets': np.zeros(8, np.int32)}
+  w.loss_fn = lambda targets, logits, weights, smoothing: {
+      'summed': jnp.sum(logits ** 2), 'n_valid_examples': jnp.asarray(logits.shape[0])}
+  for step in range(5):
+    opt_state, params, state = sub.update_params(w, params, None, state, h, batch, None,
+                                                 opt_state, [], step, jax.random.PRNGKey(step))
+  _, x, eval_state = sub.prepare_for_eval(w, params, None, state, h, None, opt_state, [], 5,
+                                          jax.random.PRNGKey(0))
+  tx = schedule_free_adamw.make_tx(w, h)
+  jax.tree.map(np.testing.assert_allclose, x, tx.eval_params(opt_state, params))
+  batches = list(w.input_iterator('train', None, 4))  # 10 batches: all of them, under 50
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), eval_state,
+               averagers.recompute_batch_stats(w, x, state, batches))
+  at_y = averagers.recompute_batch_stats(w, params, state, batches)
+  assert not np.allclose(eval_state['batch_stats']['BatchNorm_0']['mean'],
+                         at_y['batch_stats']['BatchNorm_0']['mean'])

@@ -34,6 +34,8 @@ TRANSFORMATIONS = {
     'periodic_swa': lambda: optimizers.periodic_swa(optax.sgd(0.05, 0.9), every=2, periods=2),
     'trainable_weight_averaging': lambda: optimizers.trainable_weight_averaging(
         optax.adam(0.05), 3, 2, switch=6),
+    'trainable_weight_averaging_conference': lambda: (
+        optimizers.trainable_weight_averaging_conference(optax.adam(0.05), 3, 2, switch=6)),
     'schedule_free_adamw': lambda: optimizers.schedule_free_adamw(0.05, warmup_steps=2, r=0.75),
     'cooldown_branches': lambda: optimizers.cooldown_branches(optax.adam(0.05), (2, 6), 3),
 }
@@ -44,6 +46,9 @@ EXAMPLES = {
     **TRANSFORMATIONS,
     'twa_quantised': lambda: optimizers.trainable_weight_averaging(optax.adam(0.05), 3, 2,
                                                                    switch=6, bits=8),
+    'twa_quantised_per_block': lambda: optimizers.trainable_weight_averaging(
+        optax.adam(0.05), 3, 2, switch=6, bits=4, quantization='per_block'),
+    'schedule_free_paper': lambda: optimizers.schedule_free_adamw(0.05, 2, variant='paper'),
     'lawa_host_buffer': lambda: averagers.with_average(optax.adam(0.05),
                                                        averagers.lawa(3, 2, host_buffer=True)),
 }

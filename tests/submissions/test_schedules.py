@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from submissions import schedules
+from submissions import averagers, schedules
 
 
 def values(schedule, steps):
@@ -86,3 +86,16 @@ def test_two_regime_switches_lr_and_momentum():
   assert values(lr, [0, 10, 20, 299, 300, 900]) == pytest.approx(
       [0.0, 0.2, 0.4, 0.4, 0.04, 0.04])
   assert values(mom, [0, 299, 300]) == pytest.approx([0.0, 0.0, 0.9])
+
+
+@pytest.mark.parametrize('start', [0, 3])
+def test_cyclic_and_swa_pairing_takes_the_low_points(start):
+  """swa(start=s + c, every=c) snapshots exactly the weights after the updates that used
+  min_lr (update t uses the schedule at optax step t - 1)."""
+  c, low = 5, 0.001
+  s = schedules.cyclic(0.05, low, cycle_steps=c, start=start)
+  taken = [t for t in range(1, 60) if bool(averagers.gate(t, start + c, c))]
+  used_low = [t for t in range(1, 60) if float(s(t - 1)) == pytest.approx(low)]
+  assert taken == used_low and len(taken) >= 10
+  if start:  # the naive pairing also takes update `start`, made at max_lr before any cycle
+    assert bool(averagers.gate(start, start, c)) and float(s(start - 1)) == pytest.approx(0.05)

@@ -100,9 +100,11 @@ def test_branches_appear_when_they_end(tmp_path):
                                        eval_every_steps=50)
   (record,) = experiment.run(config, short_digits(), submission_loader.load('wsd_branches'))
   by_step = {r['global_step']: r for r in rows(record.trial_dir)}
-  assert by_step['50']['validation/cooldown_10+40/accuracy'] != ''
-  assert by_step['50'].get('validation/cooldown_60+40/accuracy', '') == ''
-  assert float(by_step['200']['validation/cooldown_110+40/accuracy']) > 0.85
+  # Step hint 200, cooldown fraction 0.2: branches end at 50, 100, 150 after cooling down
+  # over 10, 20, 30 steps.
+  assert by_step['50']['validation/cooldown_40+10/accuracy'] != ''
+  assert by_step['50'].get('validation/cooldown_80+20/accuracy', '') == ''
+  assert float(by_step['200']['validation/cooldown_120+30/accuracy']) > 0.85
 
 
 def test_cli_runs_a_many_averages_submission(tmp_path):
