@@ -16,6 +16,8 @@ _WORKLOADS: dict[str, tuple[str, str, dict]] = {
     'imagenet_vit_small': ('workloads.imagenet_vit.small', 'ImagenetVitSmallWorkload', {}),
     'fastmri': ('workloads.fastmri.workload', 'FastMRIWorkload', {}),
     'fastmri_small': ('workloads.fastmri.small', 'FastMRISmallWorkload', {}),
+    'ogbg': ('workloads.ogbg.workload', 'OgbgWorkload', {}),
+    'ogbg_small': ('workloads.ogbg.small', 'OgbgSmallWorkload', {}),
 }
 
 
