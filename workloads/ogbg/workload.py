@@ -73,8 +73,10 @@ class GraphPropertyWorkload(spec.Workload):
                                dropout_rate=dropout_rate,
                                rngs={'dropout': shard_rng} if train else None)
 
-    num_shards = graph['n_node'].shape[0]
-    return jax.vmap(shard_logits)(graph, jax.random.split(rng, num_shards)), model_state
+    if not train:
+      return jax.vmap(lambda shard: shard_logits(shard, None))(graph), model_state
+    rngs = jax.random.split(rng, graph['n_node'].shape[0])
+    return jax.vmap(shard_logits)(graph, rngs), model_state
 
   def loss_fn(self, label_batch, logits_batch, mask_batch=None, label_smoothing=0.0):
     return metrics.sigmoid_cross_entropy(label_batch, logits_batch, mask_batch, label_smoothing)
