@@ -126,38 +126,13 @@ def test_small_workload_splits_and_resume():
 def _mock_molpcba(sizes: dict[str, int]):
   """tfds mock data serving molecules (one-way bonds, 128 labels, NaN if missing) per split."""
   tfds = pytest.importorskip('tensorflow_datasets')
-  from workloads.common.tf_data import import_tf  # pylint: disable=g-import-not-at-top
+  from workloads.ogbg import input_pipeline  # pylint: disable=g-import-not-at-top
 
-  tf = import_tf()
-  data = {}
-  for i, (split, n) in enumerate(sizes.items()):
-    graphs = molecules.make_molecules(10 + i, n)
-    labels = (np.random.default_rng(i).random((n, 128)) < 0.3).astype(np.float32)
-    labels[np.random.default_rng(i + 5).random(labels.shape) < 0.4] = np.nan
-    data[split] = dataclasses.replace(graphs, labels=labels)
-
-  def examples(g):
-    for i in range(len(g)):
-      nodes = slice(g.node_offsets[i], g.node_offsets[i] + g.n_node[i])
-      edges = slice(g.edge_offsets[i], g.edge_offsets[i] + g.n_edge[i])
-      yield {'num_nodes': np.array([g.n_node[i]], np.int64),
-             'node_feat': g.node_features[nodes].astype(np.float32),
-             'num_edges': np.array([g.n_edge[i]], np.int64),
-             'edge_feat': g.edge_features[edges].astype(np.float32),
-             'edge_index': np.stack([g.senders[edges], g.receivers[edges]], 1).astype(np.int64),
-             'labels': g.labels[i]}
-
-  signature = {'num_nodes': tf.TensorSpec([None], tf.int64),
-               'node_feat': tf.TensorSpec([None, 9], tf.float32),
-               'num_edges': tf.TensorSpec([None], tf.int64),
-               'edge_feat': tf.TensorSpec([None, 3], tf.float32),
-               'edge_index': tf.TensorSpec([None, 2], tf.int64),
-               'labels': tf.TensorSpec([128], tf.float32)}
+  data = {split: molecules.molpcba_like(10 + i, n) for i, (split, n) in enumerate(sizes.items())}
 
   def as_dataset(self, split, **kwargs):
     del self, kwargs
-    return tf.data.Dataset.from_generator(lambda: examples(data[str(split)]),
-                                          output_signature=signature)
+    return input_pipeline.as_tfds_dataset(data[str(split)])
 
   return data, tfds.testing.mock_data(num_examples=max(sizes.values()),
                                       as_dataset_fn=as_dataset)

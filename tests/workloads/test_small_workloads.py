@@ -16,6 +16,9 @@ from workloads import registry
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ('imagenet_resnet_small', 'imagenet_vit_small', 'fastmri_small')
+# Graph batches have their own layout; tests/workloads/test_ogbg_pipeline.py checks their
+# resume and padding.
+GRAPHS = ('ogbg_small',)
 
 
 def _count(tree) -> int:
@@ -49,7 +52,8 @@ print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tensor
 
 
 def test_small_workloads_and_listing_never_import_tensorflow():
-  code = _NO_TF % (SMALL + ('imagenet_resnet', 'imagenet_vit', 'fastmri'), SMALL)
+  code = _NO_TF % (SMALL + GRAPHS + ('imagenet_resnet', 'imagenet_vit', 'fastmri', 'ogbg'),
+                   SMALL + GRAPHS)
   out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
                        check=True, timeout=300)
   assert out.stdout.strip().splitlines()[-1] == '[]'
@@ -118,7 +122,7 @@ print(json.dumps({'status': record.status, 'global_step': record.global_step,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', SMALL)
+@pytest.mark.parametrize('name', SMALL + GRAPHS)
 def test_baseline_reaches_the_small_target(name, tmp_path):
   """The baseline (first point of its search space) reaches the target, before the step hint.
 

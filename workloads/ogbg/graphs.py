@@ -14,8 +14,9 @@ Batch layout (`S` shards, budgets `N` nodes, `E` edges, `G` graphs per shard):
   weights (S, G, T) float32: 1 where a label is present on a real graph, else 0.
 
 jraph 0.0.6.dev0 still imports and runs with current JAX, but its batching walks graphs one by
-one in Python and cannot resume; packing by cumulative sums here costs O(log n) per batch, so a
-resumed trial replays the packing of every earlier batch in about a second.
+one in Python and cannot resume. Here a batch's graphs are found from cumulative sums of the
+sizes of the next graphs, so a resumed trial replays the packing of every earlier batch from
+sizes alone (15 s for molpcba's 52,000 steps on a busy 2-core machine).
 """
 
 from __future__ import annotations

@@ -72,3 +72,30 @@ def batches(data_dir: str | None, split: str, rng, budget: graphs_lib.Budget, nu
   once ('eval_train': of the training graphs in a fixed random order)."""
   return graphs_lib.split_batches(load_split(data_dir, TFDS_SPLIT[split]), split, rng, budget,
                                   num_shards, start_step, num_examples)
+
+
+def as_tfds_dataset(graphs: graphs_lib.GraphSet):
+  """`graphs` (edges one way) as a tf.data.Dataset of TFDS ogbg_molpcba examples: the inverse
+  of `load_split`, for mock data in tests and benchmarks."""
+  tf = import_tf()
+
+  def examples():
+    for i in range(len(graphs)):
+      nodes = slice(graphs.node_offsets[i], graphs.node_offsets[i] + graphs.n_node[i])
+      edges = slice(graphs.edge_offsets[i], graphs.edge_offsets[i] + graphs.n_edge[i])
+      yield {'num_nodes': np.array([graphs.n_node[i]], np.int64),
+             'node_feat': graphs.node_features[nodes].astype(np.float32),
+             'num_edges': np.array([graphs.n_edge[i]], np.int64),
+             'edge_feat': graphs.edge_features[edges].astype(np.float32),
+             'edge_index': np.stack([graphs.senders[edges], graphs.receivers[edges]],
+                                    1).astype(np.int64),
+             'labels': graphs.labels[i].astype(np.float32)}
+
+  node_dim, edge_dim = graphs.node_features.shape[1], graphs.edge_features.shape[1]
+  signature = {'num_nodes': tf.TensorSpec([None], tf.int64),
+               'node_feat': tf.TensorSpec([None, node_dim], tf.float32),
+               'num_edges': tf.TensorSpec([None], tf.int64),
+               'edge_feat': tf.TensorSpec([None, edge_dim], tf.float32),
+               'edge_index': tf.TensorSpec([None, 2], tf.int64),
+               'labels': tf.TensorSpec([graphs.labels.shape[1]], tf.float32)}
+  return tf.data.Dataset.from_generator(examples, output_signature=signature)

@@ -33,7 +33,7 @@ def sigmoid_cross_entropy(label_batch, logits_batch, mask_batch=None,
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
   """scikit-learn's `average_precision_score` for one task: sum over score thresholds, high
   to low, of (recall gained) x precision, tied scores forming one threshold."""
-  order = np.argsort(-scores, kind='stable')
+  order = np.argsort(-scores)  # the order within ties does not matter: they are one threshold
   labels, scores = labels[order], scores[order]
   last_of_tie = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1]
   true_positives = np.cumsum(labels)[last_of_tie]
@@ -51,11 +51,9 @@ def mean_average_precision(probabilities: np.ndarray, labels: np.ndarray,
   padding graph, this is every task with a labelled positive). Its AP is taken over the
   labelled rows only. mAP is the mean over counted tasks, NaN when none counts.
   """
-  mask = mask.astype(bool)
-  precisions = []
-  for task in range(labels.shape[1]):
-    column = labels[:, task]
-    if np.any(column == 0) and np.any(column == 1):
-      labelled = mask[:, task]
-      precisions.append(average_precision(column[labelled] == 1, probabilities[labelled, task]))
+  counted = np.any(labels == 0, axis=0) & np.any(labels == 1, axis=0)
+  # one contiguous row per task: columns of a (graphs, tasks) array are slow to gather
+  by_task = zip(np.asarray(labels.T[counted] == 1), np.asarray(probabilities.T[counted]),
+                np.asarray(mask.T[counted] > 0))
+  precisions = [average_precision(y[rows], p[rows]) for y, p, rows in by_task]
   return float(np.mean(precisions)) if precisions else float('nan')

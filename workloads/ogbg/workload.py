@@ -100,7 +100,6 @@ class GraphPropertyWorkload(spec.Workload):
     """Loss and accuracy summed on the device; mAP on the host from every row's probabilities
     (the only device-to-host transfer: 4 bytes per graph and task, padding graphs included,
     which are about one per shard)."""
-    del num_examples  # every graph of the split is evaluated once
     if not hasattr(self, '_eval_outputs_jit'):
       self._eval_outputs_jit = jax.jit(self._eval_outputs)
     sums, probabilities, labels, masks = None, [], [], []
@@ -112,13 +111,13 @@ class GraphPropertyWorkload(spec.Workload):
       probabilities.append(probs)
     sums, probabilities = jax.device_get((sums, probabilities))
     probabilities = np.concatenate([p.reshape(-1, self.num_tasks) for p in probabilities])
-    count = float(sums['num_labels'])
     return {'mean_average_precision': metrics.mean_average_precision(
                 probabilities, np.concatenate(labels), np.concatenate(masks)),
-            'accuracy': float(sums['accuracy']) / count, 'loss': float(sums['loss']) / count}
+            **self.finalize_metrics(sums, num_examples)}
 
   def finalize_metrics(self, sums, num_examples):
-    del num_examples  # means over valid labels
+    """Loss and accuracy as means over the valid labels (AlgoPerf's masked averages)."""
+    del num_examples  # every graph of the split is evaluated once
     count = float(sums['num_labels'])
     return {'accuracy': float(sums['accuracy']) / count, 'loss': float(sums['loss']) / count}
 
