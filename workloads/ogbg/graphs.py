@@ -156,9 +156,9 @@ class _EpochStream:
 
   def __init__(self, num_graphs: int, seed: np.random.SeedSequence):
     self.num_graphs, self.seed = num_graphs, seed
+    self.permutation = functools.lru_cache(maxsize=2)(self._permutation)  # a batch spans <= 2
 
-  @functools.lru_cache(maxsize=4)
-  def permutation(self, epoch: int) -> np.ndarray:
+  def _permutation(self, epoch: int) -> np.ndarray:
     child = np.random.SeedSequence(self.seed.entropy, spawn_key=(epoch,))
     return np.random.default_rng(child).permutation(self.num_graphs)
 
