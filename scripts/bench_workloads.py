@@ -3,7 +3,9 @@ keep up.
 
 For each full-size model at a small batch: the median time of a jitted train step (forward,
 backward, AdamW, buffers donated), its FLOPs (XLA's cost analysis of the compiled step) and
-the FLOP rate as a fraction of this machine's measured matmul peak (float32). For each input
+the FLOP rate as a fraction of this machine's measured matmul peak (float32); and eval
+examples/s of its jitted `eval_batch` at a larger batch (ogbg: also the host's mAP over a
+split's worth of rows). For each input
 pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
 `tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
 folder): examples/s in all and per CPU core, next to the examples/s the model consumes here
@@ -11,6 +13,7 @@ and the rate AlgoPerf's step hint and budget imply (step_hint x batch / budget).
 
     python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores)
     python scripts/bench_workloads.py --only=fastmri --steps=5
+    python scripts/bench_workloads.py --only=ogbg --skip_pipelines
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from avgperf import spec  # pylint: disable=g-import-not-at-top
 from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
-BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2}
+BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'ogbg': 64}
+# Eval batches sized for a CPU (AlgoPerf's: 1,024, 2,048, 256 and 32,768).
+EVAL_BATCH = {'imagenet_resnet': 32, 'imagenet_vit': 32, 'fastmri': 16, 'ogbg': 1_024}
 PIPELINE_BATCH = 32
 
 
@@ -61,13 +66,30 @@ def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5) -> float:
 
 
 def _synthetic_batch(workload, batch_size: int) -> dict:
+  """A batch of the workload's layout, with 'weights' (and what its eval metric reads)."""
   rng = np.random.default_rng(0)
+  weights = np.ones(batch_size, np.float32)
   if workload.name == 'fastmri':
     shape = (batch_size, 320, 320)
     return {'inputs': rng.normal(size=shape).astype(np.float32),
-            'targets': rng.normal(size=shape).astype(np.float32)}
+            'targets': rng.normal(size=shape).astype(np.float32), 'weights': weights,
+            'mean': np.zeros(batch_size, np.float32), 'std': np.ones(batch_size, np.float32),
+            'volume_max': np.full(batch_size, 6.0, np.float32)}
+  if workload.name == 'ogbg':  # molecules of molpcba's size, packed under the budgets
+    from workloads.ogbg import graphs, molecules  # pylint: disable=g-import-not-at-top
+    budget, num_shards = workload.budget(batch_size)
+    return next(graphs.eval_batches(graphs.bidirectional(
+        molecules.molpcba_like(0, 2 * batch_size)), budget, num_shards))
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
-          'targets': rng.integers(0, 1000, batch_size).astype(np.int32)}
+          'targets': rng.integers(0, 1000, batch_size).astype(np.int32), 'weights': weights}
+
+
+def _num_examples(batch: dict) -> int:
+  """Real examples in a batch: rows of weight 1, or (graphs) all but each shard's padding
+  graph and the empty ones after it."""
+  if 'n_node' in batch:
+    return int(((batch['n_node'] > 0).sum(-1) - 1).sum())
+  return int(batch['weights'].sum())
 
 
 def _flops(compiled) -> float:
@@ -89,7 +111,7 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
     def loss_fn(p):
       out, new_state = workload.model_fn(p, batch, model_state, spec.ForwardPassMode.TRAIN,
                                          rng, update_batch_norm=True, dropout_rate=0.0)
-      loss = workload.loss_fn(batch['targets'], out, None, 0.1)
+      loss = workload.loss_fn(batch['targets'], out, batch.get('weights'), 0.1)
       return loss['summed'] / loss['n_valid_examples'], new_state
 
     (loss, new_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
@@ -111,7 +133,32 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
     jax.block_until_ready(run())
   seconds = _median_seconds(run, steps)
   return {'seconds': seconds, 'flops': _flops(compiled), 'compile_s': compile_s,
-          'examples_per_s': batch_size / seconds}
+          'examples_per_s': _num_examples(batch) / seconds}
+
+
+def bench_eval(name: str, batch_size: int, repeats: int = 3) -> float:
+  """Examples/s of the workload's jitted `eval_batch` (its forward and metric sums)."""
+  workload = registry.get(name)
+  params, model_state = workload.init_model_fn(jax.random.PRNGKey(0))
+  batch = jax.device_put(_synthetic_batch(workload, batch_size))
+  eval_batch = jax.jit(workload.eval_batch)
+  rng = jax.random.PRNGKey(1)
+  jax.block_until_ready(eval_batch(params, model_state, batch, rng))
+  seconds = _median_seconds(lambda: eval_batch(params, model_state, batch, rng), repeats)
+  return _num_examples(batch) / seconds
+
+
+def bench_ogbg_map(num_graphs: int = 43_793, num_tasks: int = 128) -> float:
+  """Seconds of ogbg's host-side mean AP over a validation split's worth of rows."""
+  from workloads.ogbg import metrics  # pylint: disable=g-import-not-at-top
+
+  rng = np.random.default_rng(0)
+  probabilities = rng.random((num_graphs, num_tasks)).astype(np.float32)
+  labels = (rng.random((num_graphs, num_tasks)) < 0.02).astype(np.float32)
+  mask = (rng.random((num_graphs, num_tasks)) < 0.4).astype(np.float32)
+  start = time.perf_counter()
+  metrics.mean_average_precision(probabilities, labels * mask, mask)
+  return time.perf_counter() - start
 
 
 # --- Pipelines on mock data. ------------------------------------------------------------------
@@ -174,10 +221,32 @@ def _examples_per_second(iterator, batches: int, batch_size: int) -> float:
   return batches * batch_size / (time.perf_counter() - start)
 
 
+def _mock_molpcba(num_examples: int):
+  """`tfds.testing.mock_data` serving molecules of molpcba's size (128 labels) per split."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from workloads.ogbg import input_pipeline, molecules  # pylint: disable=g-import-not-at-top
+
+  graphs = molecules.molpcba_like(0, num_examples)
+  return tfds.testing.mock_data(
+      num_examples=num_examples,
+      as_dataset_fn=lambda *args, **kwargs: input_pipeline.as_tfds_dataset(graphs))
+
+
 def bench_pipeline(name: str, batches: int) -> float:
-  """Training examples/s of the workload's input pipeline on mock data."""
+  """Training examples/s of the workload's input pipeline on mock data (ogbg: real graphs,
+  after reading the split into memory)."""
   workload = registry.get(name)
   rng = jax.random.PRNGKey(0)
+  if name == 'ogbg':
+    from workloads.ogbg import input_pipeline  # pylint: disable=g-import-not-at-top
+    batch_size = baseline_batch_size(name)
+    with _mock_molpcba(8 * batch_size):
+      input_pipeline.load_split.cache_clear()
+      it = workload.input_iterator('train', rng, batch_size)
+      next(it)  # reading the split into memory is start-up, not throughput
+      start = time.perf_counter()
+      graphs = sum(_num_examples(next(it)) for _ in range(batches))
+      return graphs / (time.perf_counter() - start)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
       _write_fastmri(Path(d))
@@ -205,20 +274,26 @@ def main(argv=None) -> int:
   print(f'machine: {cores} CPU cores, jax {jax.__version__} on {jax.devices()[0].platform}; '
         f'float32 matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
   print(f'{"workload":16s} {"batch":>5s} {"step s":>8s} {"GFLOP/step":>11s} {"GFLOP/s":>8s} '
-        f'{"of peak":>7s} {"model ex/s":>10s} | {"pipeline ex/s":>13s} {"per core":>8s} | '
-        f'{"AlgoPerf ex/s":>13s}', flush=True)
+        f'{"of peak":>7s} {"model ex/s":>10s} {"eval batch":>10s} {"eval ex/s":>9s} | '
+        f'{"pipeline ex/s":>13s} {"per core":>8s} | {"AlgoPerf ex/s":>13s}', flush=True)
   for name in names:
     result = bench_train_step(name, BATCH[name], args.steps)
     rate = result['flops'] / result['seconds']
+    eval_rate = bench_eval(name, EVAL_BATCH[name])
     pipeline = float('nan') if args.skip_pipelines else bench_pipeline(name, args.batches)
     w = registry.get(name)
     needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
-          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} | '
+          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} '
+          f'{EVAL_BATCH[name]:10d} {eval_rate:9.1f} | '
           f'{pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}', flush=True)
-  print('model ex/s: training examples per second of the step above, on this machine. '
-        'AlgoPerf ex/s: step_hint x baseline batch / max_allowed_runtime_sec, the rate the '
-        'baseline consumes on the reference hardware (8x V100).')
+    if name == 'ogbg':
+      print(f'ogbg: mean AP on the host over 43,793 graphs x 128 tasks: '
+            f'{bench_ogbg_map():.2f} s per split', flush=True)
+  print('model ex/s: training examples per second of the step above (ogbg: real graphs), on '
+        'this machine; eval ex/s: the same for eval_batch at the eval batch. AlgoPerf ex/s: '
+        'step_hint x baseline batch / max_allowed_runtime_sec, the rate the baseline consumes '
+        'on the reference hardware (8x V100).')
   return 0
 
 

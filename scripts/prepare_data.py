@@ -24,6 +24,13 @@ fastMRI knee single-coil (fastmri), from fastMRI's tarballs:
   the other 99 are `test`, 3,581 slices), then checks every file (datasets `kspace` and
   `reconstruction_esc`, attribute `max`) and the counts. `--check_only` only checks.
 
+ogbg-molpcba (ogbg), public: TFDS downloads it from OGB (network access needed):
+
+    python scripts/prepare_data.py ogbg --data_dir=~/data
+
+  builds `ogbg_molpcba:0.1.3` (350,343 train, 43,793 validation, 43,793 test molecules) under
+  --data_dir and checks the split sizes. Then run with `--data_dir=~/data`.
+
 Every command takes `--dry_run` to print what it would do.
 """
 
@@ -40,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 IMAGENET = 'imagenet2012:5.1.0'
 IMAGENET_V2 = 'imagenet_v2/matched-frequency:3.0.0'
+OGBG = 'ogbg_molpcba:0.1.3'
+OGBG_SPLITS = {'train': 350_343, 'validation': 43_793, 'test': 43_793}
 FASTMRI_TARBALLS = {'knee_singlecoil_train': 'knee_singlecoil_train.tar.xz',
                     'knee_singlecoil_val': 'knee_singlecoil_val.tar.xz'}
 FASTMRI_COUNTS = {'knee_singlecoil_train': (973, 34_742), 'knee_singlecoil_val': (199, 7_135)}
@@ -62,6 +71,24 @@ def prepare_imagenet(data_dir: str, manual_dir: str, dry_run: bool = False) -> N
   config = tfds.download.DownloadConfig(manual_dir=str(manual))
   tfds.builder(IMAGENET, data_dir=data_dir).download_and_prepare(download_config=config)
   tfds.builder(IMAGENET_V2, data_dir=data_dir).download_and_prepare()
+
+
+def prepare_ogbg(data_dir: str, dry_run: bool = False) -> dict[str, int]:
+  """Builds ogbg-molpcba with TFDS (it downloads OGB's archive) and checks its split sizes."""
+  print(f'building {OGBG} (download) in {data_dir}')
+  if dry_run:
+    return {}
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from workloads.common.tf_data import import_tf  # pylint: disable=g-import-not-at-top
+
+  import_tf()
+  builder = tfds.builder(OGBG, data_dir=data_dir)
+  builder.download_and_prepare()
+  found = {split: builder.info.splits[split].num_examples for split in OGBG_SPLITS}
+  if found != OGBG_SPLITS:
+    raise ValueError(f'{OGBG} in {data_dir} has splits {found}; expected {OGBG_SPLITS}')
+  print(f'{OGBG}: {found}')
+  return found
 
 
 def _extract_h5(tarball: Path, destination: Path) -> int:
@@ -137,11 +164,15 @@ def main(argv=None) -> int:
   fastmri.add_argument('--data_dir', required=True, help='gets knee_singlecoil_{train,val}/')
   fastmri.add_argument('--tar_dir', help='folder with knee_singlecoil_{train,val}.tar.xz')
   fastmri.add_argument('--check_only', action='store_true')
-  for p in (imagenet, fastmri):
+  ogbg = sub.add_parser('ogbg', help='ogbg-molpcba via TFDS (downloads)')
+  ogbg.add_argument('--data_dir', required=True, help='the TFDS data folder to fill')
+  for p in (imagenet, fastmri, ogbg):
     p.add_argument('--dry_run', action='store_true')
   args = parser.parse_args(argv)
   if args.dataset == 'imagenet':
     prepare_imagenet(os.path.expanduser(args.data_dir), args.manual_dir, args.dry_run)
+  elif args.dataset == 'ogbg':
+    prepare_ogbg(os.path.expanduser(args.data_dir), args.dry_run)
   else:
     prepare_fastmri(args.data_dir, args.tar_dir, args.check_only, args.dry_run)
   return 0

@@ -24,6 +24,8 @@ _WORKLOADS: dict[str, str] = {
     'imagenet_resnet_small': 'workloads.imagenet_resnet.small:ImagenetResNetSmallWorkload',
     'imagenet_vit': 'workloads.imagenet_vit.workload:ImagenetVitWorkload',
     'imagenet_vit_small': 'workloads.imagenet_vit.small:ImagenetVitSmallWorkload',
+    'ogbg': 'workloads.ogbg.workload:OgbgWorkload',
+    'ogbg_small': 'workloads.ogbg.small:OgbgSmallWorkload',
 }
 
 
