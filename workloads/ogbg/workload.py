@@ -4,12 +4,15 @@ by mean average precision (spec §6)."""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from avgperf import spec
+from avgperf.errors import UsageError
+from workloads.common import tf_data
 from workloads.common.facts import from_configs
 from workloads.ogbg import graphs as graphs_lib
 from workloads.ogbg import metrics
@@ -52,6 +55,26 @@ class GraphPropertyWorkload(spec.Workload):
     return graphs_lib.Budget.for_batch(global_batch_size // num_shards,
                                        self.avg_nodes_per_graph,
                                        self.avg_edges_per_graph), num_shards
+
+  def synthetic_batch(self, batch_size, seed=0):
+    """Random chain molecules (both edge directions), labels half missing, batched as the
+    pipeline batches them."""
+    rng = np.random.default_rng(seed)
+    n_node = rng.integers(2, self.avg_nodes_per_graph // 2, batch_size)
+    within = np.concatenate([np.arange(n - 1) for n in n_node])  # graph-local node ids
+    senders = np.stack([within, within + 1], axis=1).reshape(-1)
+    receivers = np.stack([within + 1, within], axis=1).reshape(-1)
+    labels = rng.integers(0, 2, (batch_size, self.num_tasks)).astype(np.float32)
+    labels[rng.random(labels.shape) < 0.5] = np.nan
+    graphs = graphs_lib.GraphSet(
+        node_features=rng.integers(0, 5, (n_node.sum(), self.node_feature_dim)).astype(np.uint8),
+        edge_features=rng.integers(0, 3, (2 * (n_node - 1).sum(),
+                                          self.edge_feature_dim)).astype(np.uint8),
+        senders=senders.astype(np.int32), receivers=receivers.astype(np.int32),
+        n_node=n_node.astype(np.int32), n_edge=(2 * (n_node - 1)).astype(np.int32),
+        labels=labels)
+    budget, num_shards = self.budget(batch_size)
+    return next(graphs_lib.eval_batches(graphs, budget, num_shards))
 
   def init_model_fn(self, rng):
     one_node = {'node_features': jnp.ones((1, self.node_feature_dim)),
@@ -133,6 +156,14 @@ class OgbgWorkload(GraphPropertyWorkload):
   num_validation_examples = 43_793
   num_test_examples = 43_793
   eval_batch_size = 32_768
+
+  def check_data(self, data_dir):
+    tf_data.require_packages(self.name, 'tensorflow', 'tensorflow_datasets')
+    folder = 'ogbg_molpcba/0.1.3'
+    if data_dir is None or not (Path(data_dir).expanduser() / folder /
+                                'dataset_info.json').is_file():
+      raise UsageError(f'{data_dir or "--data_dir"} lacks {folder}; make it with `python '
+                       f'scripts/prepare_data.py ogbg --data_dir={data_dir or "DIR"}`')
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.ogbg import input_pipeline  # pylint: disable=g-import-not-at-top
