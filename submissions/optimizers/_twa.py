@@ -197,126 +197,145 @@ def trainable_weight_averaging(
   >>> params['w'].tolist()  # the mean
   [1.0, 0.5]
   """
-  inner = optax.with_extra_args_support(inner)
   if quantization not in QUANTIZATIONS:
     raise ValueError(f'unknown quantization {quantization!r}; use one of {QUANTIZATIONS}')
-  n = num_checkpoints
-  coeff_tx = optax.adamw(learning_rate, weight_decay=weight_decay)
-  sharding = _basis_sharding(n) if shard_basis else None
+  twa = _Twa(optax.with_extra_args_support(inner), num_checkpoints, every, switch, start,
+             optax.adamw(learning_rate, weight_decay=weight_decay), bits, quantization,
+             _basis_sharding(num_checkpoints) if shard_basis else None, phase)
+  return AveragedTransformation(twa.init, twa.update)
 
-  def place(tree):
-    if sharding is None:
+
+class _Twa(NamedTuple):
+  """The settings of one TWA transformation; its methods are the transformation's parts."""
+
+  inner: optax.GradientTransformationExtraArgs
+  n: int
+  every: int
+  switch: int
+  start: int
+  coeff_tx: optax.GradientTransformation
+  bits: int | None
+  quantization: str
+  sharding: jax.sharding.Sharding | None
+  phase: int | None
+
+  def place(self, tree):
+    if self.sharding is None:
       return tree
-    return jax.tree.map(lambda b: jax.lax.with_sharding_constraint(b, sharding), tree)
+    return jax.tree.map(lambda b: jax.lax.with_sharding_constraint(b, self.sharding), tree)
 
-  def init(params):
+  def init(self, params) -> TwaState:
+    n = self.n
     f32 = lambda p, shape: jnp.zeros_like(p, dtype=jnp.float32, shape=shape)
     basis = jax.tree.map(lambda p: f32(p, (n, *p.shape)), params)
-    if sharding is not None:
-      basis = jax.device_put(basis, sharding)
+    if self.sharding is not None:
+      basis = jax.device_put(basis, self.sharding)
     mean = jax.tree.map(lambda p: f32(p, p.shape), params)
     norms = jax.tree.map(lambda p: jnp.ones((n,), jnp.float32), params)
     codes = scale = offset = None
-    if bits is not None:
-      dtype = jnp.uint8 if bits <= 8 else jnp.uint16
+    if self.bits is not None:
+      dtype = jnp.uint8 if self.bits <= 8 else jnp.uint16
       codes = jax.tree.map(lambda b: jnp.zeros_like(b, dtype=dtype), basis)
       scale = jax.tree.map(lambda p: jnp.ones((n,), jnp.float32), params)
       offset = jax.tree.map(lambda p: jnp.zeros((n,), jnp.float32), params)
     coeffs = jax.tree.map(lambda p: jnp.zeros((n,), jnp.float32), params)
-    return TwaState(inner.init(params), basis, mean, norms, codes, scale, offset, coeffs,
-                    coeff_tx.init(coeffs), jnp.zeros([], jnp.int32), jnp.zeros([], jnp.int32))
+    return TwaState(self.inner.init(params), basis, mean, norms, codes, scale, offset, coeffs,
+                    self.coeff_tx.init(coeffs), jnp.zeros([], jnp.int32),
+                    jnp.zeros([], jnp.int32))
 
-  def store(params, basis, snapshots):
+  def store(self, params, basis, snapshots):
     """Phase 1: the checkpoint written into its ring-buffer slot (in place: write only)."""
-    slot = jnp.mod(snapshots, n)
+    slot = jnp.mod(snapshots, self.n)
     basis = jax.tree.map(
         lambda b, p: jax.lax.dynamic_update_index_in_dim(b, p.astype(jnp.float32), slot, 0),
         basis, params)
-    return place(basis), snapshots + 1
+    return self.place(basis), snapshots + 1
 
-  def filled(snapshots):
-    return (jnp.arange(n) < snapshots).astype(jnp.float32)
+  def filled(self, snapshots):
+    return (jnp.arange(self.n) < snapshots).astype(jnp.float32)
 
-  def build(basis, snapshots):
+  def build(self, basis, snapshots):
     """At the switch: the mean, each deviation's norm per leaf and, with quantisation, the
     codes of the normalised rows. The checkpoints stay as they are; without quantisation the
     rows are formed on the fly (rewriting the buffer in a branch would cost a copy of it at
     every step)."""
-    mask = filled(snapshots)
+    mask = self.filled(snapshots)
     mean = jax.tree.map(lambda b: _combine(mask / jnp.maximum(mask.sum(), 1.0), b), basis)
 
     def norms_of(b, m):
-      squares = jnp.stack([jnp.sum(jnp.square(b[i] - m)) for i in range(n)])
+      squares = jnp.stack([jnp.sum(jnp.square(b[i] - m)) for i in range(self.n)])
       return jnp.where((mask > 0) & (squares > 0), jnp.sqrt(squares), 1.0)
 
     norms = jax.tree.map(norms_of, basis, mean)
-    if bits is None:
+    if self.bits is None:
       return mean, norms, None, None, None
     rows = lambda m, r: (mask / r).reshape((-1,) + (1,) * m.ndim)
     quantized = jax.tree.map(
-        lambda b, m, r: quantize((b - m) * rows(m, r), bits, quantization == 'per_checkpoint',
-                                 rows=mask > 0), basis, mean, norms)
+        lambda b, m, r: quantize((b - m) * rows(m, r), self.bits,
+                                 self.quantization == 'per_checkpoint', rows=mask > 0),
+        basis, mean, norms)
     is_triple = lambda x: isinstance(x, tuple) and len(x) == 3
     pick = lambda i: jax.tree.map(lambda t: t[i], quantized, is_leaf=is_triple)
-    return mean, norms, place(pick(0)), pick(1), pick(2)
+    return mean, norms, self.place(pick(0)), pick(1), pick(2)
 
-  def reconstruction(state):
+  def reconstruction(self, state):
     """x -> w(x) = mean + sum_i x_i P_i for this state's basis (unfilled slots masked)."""
-    mask = filled(state.snapshots)
-    if bits is None:
+    mask = self.filled(state.snapshots)
+    if self.bits is None:
       return lambda x: jax.tree.map(
           lambda xi, m, b, r: m + _combine(xi * mask / r, b, center=m),
           x, state.mean, state.basis, state.norms)
     rows = jax.tree.map(dequantize, state.codes, state.scale, state.offset)
     return lambda x: reconstruct(jax.tree.map(lambda xi: xi * mask, x), state.mean, rows)
 
-  def phase2(grads, state, params):
+  def phase2(self, grads, state, params):
     """AdamW on X, the gradient pulled back through the reconstruction; returns the update
     that moves the params to w(X')."""
-    recon = reconstruction(state)
+    recon = self.reconstruction(state)
     _, pullback = jax.vjp(recon, state.coeffs)
     (coeff_grads,) = pullback(jax.tree.map(lambda g: g.astype(jnp.float32), grads))
-    coeff_updates, coeff_state = coeff_tx.update(coeff_grads, state.coeff_state, state.coeffs)
+    coeff_updates, coeff_state = self.coeff_tx.update(coeff_grads, state.coeff_state,
+                                                      state.coeffs)
     coeffs = optax.apply_updates(state.coeffs, coeff_updates)
     target = cast_like(recon(coeffs), params)
     return jax.tree.map(lambda w, p: w - p, target, params), coeffs, coeff_state
 
-  def update(grads, state, params=None, **extra_args):
+  def update(self, grads, state, params=None, **extra_args):
     if params is None:
       raise ValueError('TWA needs the params: call update(grads, state, params)')
     count = optax.safe_increment(state.count)
-    if phase == 2:
-      updates, coeffs, coeff_state = phase2(grads, state, params)
+    if self.phase == 2:
+      updates, coeffs, coeff_state = self.phase2(grads, state, params)
       return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state, count=count)
 
     # The inner optimizer runs throughout (in phase 2 its updates are discarded), and each
     # `lax.cond` below either writes a buffer in place or reads the large ones without
     # returning them: XLA copies no large buffer at any step.
-    updates, inner_state = inner.update(grads, state.inner, params, **extra_args)
+    updates, inner_state = self.inner.update(grads, state.inner, params, **extra_args)
     new_params = optax.apply_updates(params, updates)
     basis, snapshots = jax.lax.cond(
-        (count <= switch) & gate(count, start, every), lambda a: store(new_params, *a),
-        lambda a: a, (state.basis, state.snapshots))
+        (count <= self.switch) & gate(count, self.start, self.every),
+        lambda a: self.store(new_params, *a), lambda a: a, (state.basis, state.snapshots))
     state = state._replace(inner=inner_state, basis=basis, snapshots=snapshots, count=count)
 
     names = ('mean', 'norms', 'codes', 'scale', 'offset')
     built = tuple(getattr(state, k) for k in names)
-    built = jax.lax.cond(count == switch, lambda _: build(basis, snapshots), lambda b: b, built)
+    built = jax.lax.cond(count == self.switch, lambda _: self.build(basis, snapshots),
+                         lambda b: b, built)
     state = state._replace(**dict(zip(names, built)))
 
     def at_switch(operand):
       coeffs = jax.tree.map(jnp.zeros_like, operand[1])
       jump = jax.tree.map(lambda m, p: m.astype(p.dtype) - p, state.mean, params)
-      return jump, coeffs, coeff_tx.init(coeffs)
+      return jump, coeffs, self.coeff_tx.init(coeffs)
 
     operand = (updates, state.coeffs, state.coeff_state)
-    if phase == 1:
-      updates, coeffs, coeff_state = jax.lax.cond(count == switch, at_switch, lambda o: o,
-                                                  operand)
+    if self.phase == 1:
+      updates, coeffs, coeff_state = jax.lax.cond(count == self.switch, at_switch,
+                                                  lambda o: o, operand)
     else:
-      branch = jnp.where(count < switch, 0, jnp.where(count == switch, 1, 2))
+      branch = jnp.where(count < self.switch, 0, jnp.where(count == self.switch, 1, 2))
       updates, coeffs, coeff_state = jax.lax.switch(
-          branch, (lambda o: o, at_switch, lambda o: phase2(grads, state, params)), operand)
+          branch, (lambda o: o, at_switch, lambda o: self.phase2(grads, state, params)),
+          operand)
     return updates, state._replace(coeffs=coeffs, coeff_state=coeff_state)
-
-  return AveragedTransformation(init, update)

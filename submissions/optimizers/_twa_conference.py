@@ -101,71 +101,83 @@ def trainable_weight_averaging_conference(
   >>> params['w'].tolist()  # the mean [1, .5, 0], then a step within span(e1, e2)
   [0.0, -0.5, 0.0]
   """
-  inner = optax.with_extra_args_support(inner)
   if projected_optimizer is None:
     projected_optimizer = optax.chain(optax.add_decayed_weights(1e-5),
                                       optax.sgd(0.1, momentum=0.9))
-  projected_tx = optax.with_extra_args_support(projected_optimizer)
-  n = num_checkpoints
+  twa = _TwaConference(optax.with_extra_args_support(inner),
+                       optax.with_extra_args_support(projected_optimizer), num_checkpoints,
+                       every, switch, start, phase)
+  return AveragedTransformation(twa.init, twa.update)
 
-  def init(params):
-    basis = jax.tree.map(lambda p: jnp.zeros_like(p, dtype=jnp.float32, shape=(n, *p.shape)),
-                         params)
-    return TwaConferenceState(inner.init(params), basis, projected_tx.init(params),
+
+class _TwaConference(NamedTuple):
+  """The settings of one transformation; its methods are the transformation's parts."""
+
+  inner: optax.GradientTransformationExtraArgs
+  projected_tx: optax.GradientTransformationExtraArgs
+  n: int
+  every: int
+  switch: int
+  start: int
+  phase: int | None
+
+  def init(self, params) -> TwaConferenceState:
+    basis = jax.tree.map(
+        lambda p: jnp.zeros_like(p, dtype=jnp.float32, shape=(self.n, *p.shape)), params)
+    return TwaConferenceState(self.inner.init(params), basis, self.projected_tx.init(params),
                               jnp.zeros([], jnp.int32), jnp.zeros([], jnp.int32))
 
-  def filled(snapshots):
-    return jnp.arange(n) < snapshots
+  def filled(self, snapshots):
+    return jnp.arange(self.n) < snapshots
 
-  def phase2(grads, state, params):
+  def phase2(self, grads, state, params):
     g = jax.tree.map(lambda x: x.astype(jnp.float32), grads)
     projected = jax.tree.map(lambda p, x: p.astype(x.dtype), _project(state.basis, g), grads)
-    return projected_tx.update(projected, state.projected, params)
+    return self.projected_tx.update(projected, state.projected, params)
 
-  def at_switch(state, params):
+  def at_switch(self, state, params):
     """Orthonormalise the buffer (in place) and jump to the checkpoints' mean."""
-    weights = filled(state.snapshots).astype(jnp.float32)
+    weights = self.filled(state.snapshots).astype(jnp.float32)
     weights = weights / jnp.maximum(weights.sum(), 1.0)
     mean = jax.tree.map(lambda b: _combine(weights, b), state.basis)
     jump = jax.tree.map(lambda m, p: m.astype(p.dtype) - p, mean, params)
-    return jump, gram_schmidt(state.basis, filled(state.snapshots))
+    return jump, gram_schmidt(state.basis, self.filled(state.snapshots))
 
-  def update(grads, state, params=None, **extra_args):
+  def store(self, new_params, operand):
+    """Phase 1: the checkpoint written into its ring-buffer slot (in place)."""
+    basis, snapshots = operand
+    slot = jnp.mod(snapshots, self.n)
+    basis = jax.tree.map(
+        lambda b, p: jax.lax.dynamic_update_index_in_dim(b, p.astype(jnp.float32), slot, 0),
+        basis, new_params)
+    return basis, snapshots + 1
+
+  def update(self, grads, state, params=None, **extra_args):
     if params is None:
       raise ValueError('TWA needs the params: call update(grads, state, params)')
     count = optax.safe_increment(state.count)
-    if phase == 2:
-      updates, projected = phase2(grads, state, params)
+    if self.phase == 2:
+      updates, projected = self.phase2(grads, state, params)
       return updates, state._replace(projected=projected, count=count)
 
-    updates, inner_state = inner.update(grads, state.inner, params, **extra_args)
+    updates, inner_state = self.inner.update(grads, state.inner, params, **extra_args)
     new_params = optax.apply_updates(params, updates)
-
-    def store(operand):
-      basis, snapshots = operand
-      slot = jnp.mod(snapshots, n)
-      basis = jax.tree.map(
-          lambda b, p: jax.lax.dynamic_update_index_in_dim(b, p.astype(jnp.float32), slot, 0),
-          basis, new_params)
-      return basis, snapshots + 1
-
-    basis, snapshots = jax.lax.cond((count <= switch) & gate(count, start, every), store,
-                                    lambda o: o, (state.basis, state.snapshots))
+    basis, snapshots = jax.lax.cond(
+        (count <= self.switch) & gate(count, self.start, self.every),
+        lambda o: self.store(new_params, o), lambda o: o, (state.basis, state.snapshots))
     state = state._replace(inner=inner_state, basis=basis, snapshots=snapshots, count=count)
-    switching = lambda o: at_switch(state._replace(basis=o[1]), params)
-    if phase == 1:
-      updates, basis = jax.lax.cond(count == switch, switching, lambda o: o,
+    switching = lambda o: self.at_switch(state._replace(basis=o[1]), params)
+    if self.phase == 1:
+      updates, basis = jax.lax.cond(count == self.switch, switching, lambda o: o,
                                     (updates, state.basis))
       return updates, state._replace(basis=basis)
-    branch = jnp.where(count < switch, 0, jnp.where(count == switch, 1, 2))
+    branch = jnp.where(count < self.switch, 0, jnp.where(count == self.switch, 1, 2))
 
     def projected_step(o):
-      step, projected = phase2(grads, state, params)
+      step, projected = self.phase2(grads, state, params)
       return step, o[1], projected
 
     updates, basis, projected = jax.lax.switch(
         branch, (lambda o: o, lambda o: (*switching(o), o[2]), projected_step),
         (updates, state.basis, state.projected))
     return updates, state._replace(basis=basis, projected=projected)
-
-  return AveragedTransformation(init, update)
