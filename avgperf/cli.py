@@ -164,14 +164,15 @@ def _plot(args) -> int:
   return 0
 
 
-_FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+def _subcommand(sub, name: str, help_text: str, description: str | None = None):
+  return sub.add_parser(name, help=help_text, description=description or help_text,
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def _add_run(sub) -> None:
-  run = sub.add_parser(
-      'run', help='train a submission on a workload until a stop rule fires',
-      formatter_class=_FORMATTER,
-      description='Runs the trials of a submission on a workload. Timed: data_selection, '
+  run = _subcommand(
+      sub, 'run', 'train a submission on a workload until a stop rule fires',
+      'Runs the trials of a submission on a workload. Timed: data_selection, '
       'update_params, prepare_for_eval; untimed: evals, logging, checkpoints. A trial stops '
       'at its targets, its budget, --max_global_steps, divergence, or when the submission '
       'says so.')
@@ -204,21 +205,19 @@ def _add_run(sub) -> None:
 
 
 def _add_inspection(sub) -> None:
-  lst = sub.add_parser('list', help='the workloads and submissions', formatter_class=_FORMATTER)
+  lst = _subcommand(sub, 'list', 'the workloads and submissions')
   lst.add_argument('--json', action='store_true', help='print JSON')
   lst.set_defaults(func=_list)
-  describe = sub.add_parser('describe', help="a workload's parameter tree (costs no memory)",
-                            formatter_class=_FORMATTER)
+  describe = _subcommand(sub, 'describe', "a workload's parameter tree (costs no memory)")
   describe.add_argument('workload', help='a registered workload, or module:Class')
   describe.add_argument('--json', action='store_true', help='print JSON')
   describe.set_defaults(func=_describe)
 
 
 def _add_score(sub) -> None:
-  score = sub.add_parser(
-      'score', help='time-to-target, performance profiles and benchmark scores from logs',
-      formatter_class=_FORMATTER,
-      description='Scores every submission under LOGS_DIR and writes scores.csv, '
+  score = _subcommand(
+      sub, 'score', 'time-to-target, performance profiles and benchmark scores from logs',
+      'Scores every submission under LOGS_DIR and writes scores.csv, '
       'time_to_target.csv, steps_to_target.csv, ratios.csv and performance_profiles.png '
       'into --out. Unreadable files are reported and skipped.')
   score.add_argument('logs_dir', help='a folder of <submission>/study_<k>/<workload>_<framework>'
@@ -246,10 +245,9 @@ def _add_score(sub) -> None:
 
 
 def _add_plot(sub) -> None:
-  plot = sub.add_parser('plot', help='validation curves of chosen trials, with the target',
-                        formatter_class=_FORMATTER,
-                        description='Draws validation-metric curves against time or steps, '
-                        'raw and averaged-weight columns side by side, the target dashed.')
+  plot = _subcommand(sub, 'plot', 'validation curves of chosen trials, with the target',
+                     'Draws validation-metric curves against time or steps, '
+                     'raw and averaged-weight columns side by side, the target dashed.')
   plot.add_argument('logs_dir', nargs='?', default='.',
                     help='a logs folder to choose trials from with the filters below')
   plot.add_argument('--trial_dirs', nargs='+', help='trial folders to plot instead')

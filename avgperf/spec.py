@@ -135,29 +135,15 @@ class Workload(abc.ABC):
   base class derives the rest (shapes, eval loops) so that each workload stays short.
   """
 
-  # Facts, set by each workload (AlgoPerf names).
+  # Facts, set by each workload (AlgoPerf's names; targets and budgets from configs/). What
+  # is scored:
   name: str = ''
   target_metric_name: str = ''
-  target_metric_mode: str = 'max'  # 'max' or 'min'
+  """The metric scored: column `validation/<target_metric_name>`."""
+  target_metric_mode: str = 'max'
+  """'max' (reached when >= the target) or 'min' (when <=)."""
   validation_target_value: float = math.nan
   test_target_value: float | None = None
-  loss_type: LossType = LossType.SOFTMAX_CROSS_ENTROPY
-  max_allowed_runtime_sec: float = 0.0
-  eval_period_time_sec: float = 0.0
-  step_hint: int = 0
-  num_train_examples: int = 0
-  num_validation_examples: int = 0
-  num_test_examples: int = 0
-  eval_batch_size: int = 0
-  dataset: str = ''
-
-  # AlgoPerf's baseline logs through this when it is set.
-  metrics_logger = None
-
-  @property
-  def num_eval_train_examples(self) -> int:
-    n, b = self.num_validation_examples, self.eval_batch_size
-    return -(-n // b) * b
 
   def has_reached_validation_target(self, eval_result: Mapping[str, float]) -> bool:
     return trial_files.reached(
@@ -170,6 +156,30 @@ class Workload(abc.ABC):
     return trial_files.reached(
         eval_result.get(trial_files.column('test', self.target_metric_name)),
         self.test_target_value, self.target_metric_mode)
+
+  # The budget.
+  max_allowed_runtime_sec: float = 0.0
+  """Seconds of timed training."""
+  eval_period_time_sec: float = 0.0
+  step_hint: int = 0
+  """The steps the baseline's schedules are set for (fractions of it set warmups)."""
+  loss_type: LossType = LossType.SOFTMAX_CROSS_ENTROPY
+
+  # AlgoPerf's baseline logs through this when it is set.
+  metrics_logger = None
+
+  # The data.
+  dataset: str = ''
+  num_train_examples: int = 0
+  num_validation_examples: int = 0
+  num_test_examples: int = 0
+  eval_batch_size: int = 0
+  """The global batch size of evals (the last batch of a split is padded)."""
+
+  @property
+  def num_eval_train_examples(self) -> int:
+    n, b = self.num_validation_examples, self.eval_batch_size
+    return -(-n // b) * b
 
   # Shapes, computed abstractly so that the largest model costs no memory.
   def abstract_init(self) -> tuple[Any, Any]:

@@ -78,11 +78,7 @@ def trainable_weight_averaging_conference(
   the checkpoints stored along the way, from their mean.
 
   Args:
-    inner: the phase-1 optimizer.
-    num_checkpoints: n, the checkpoints kept (the last n stored before `switch`).
-    every: store a checkpoint every this many updates ...
-    switch: ... up to this update, at which the basis is built and the params become the mean.
-    start: the first update (counted from 1) that may be stored.
+    inner, num_checkpoints, every, switch, start: as `trainable_weight_averaging`'s.
     projected_optimizer: the phase-2 optimizer, handed the projected gradient (default:
       `optax.sgd` with momentum 0.9, rate 0.1, after weight decay 1e-5); pass one with the
       reference's step schedule (x0.1 at 50% and 75% of phase 2) to follow it.

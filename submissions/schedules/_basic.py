@@ -54,14 +54,7 @@ def cosine(peak: float, total_steps: int, warmup_steps: int = 0,
            end_value: float = 0.0) -> optax.Schedule:
   """Linear warmup 0 -> `peak`, then half a cosine to `end_value` at `total_steps`.
 
-  Args:
-    peak: the value at the end of the warmup.
-    total_steps: the step at which the value reaches `end_value` (and stays).
-    warmup_steps: steps of linear warmup from 0.
-    end_value: the final value.
-
-  Returns:
-    A schedule, step -> value.
+  Args and returns: as `linear`'s.
 
   >>> s = cosine(1.0, total_steps=110, warmup_steps=10)
   >>> [round(float(s(t)), 3) for t in (0, 10, 60, 110)]
