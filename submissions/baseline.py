@@ -12,10 +12,11 @@ from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
 from submissions.schedules import warmup_cosine
+from submissions.common.periods import to_steps
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
-  warmup = int(hyperparameters.warmup_factor * workload.step_hint)
+  warmup = to_steps(hyperparameters.warmup_factor, workload.step_hint)
   return nadamw(
       warmup_cosine(hyperparameters.learning_rate, warmup, workload.step_hint),
       b1=1.0 - hyperparameters.one_minus_beta1, b2=hyperparameters.beta2,

@@ -17,13 +17,14 @@ from configs.submissions import default_point
 from submissions import averagers, schedules
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
+from submissions.common.periods import to_steps
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   h = hyperparameters
-  start = max(1, round(h.swa_start_fraction * workload.step_hint))
+  start = to_steps(h.swa_start_fraction, workload.step_hint, minimum=1)
   lr = schedules.swa_anneal(h.learning_rate, h.swa_lr_factor * h.learning_rate, start,
-                            warmup_steps=int(h.warmup_factor * workload.step_hint))
+                            warmup_steps=to_steps(h.warmup_factor, workload.step_hint))
   inner = nadamw(lr, b1=1.0 - h.one_minus_beta1, b2=h.beta2, weight_decay=h.weight_decay)
   every = max(1, round((workload.step_hint - start) / h.swa_snapshots))
   return averagers.with_average(inner, averagers.swa(start=start, every=every))

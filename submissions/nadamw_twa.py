@@ -38,12 +38,13 @@ from configs.submissions import default_point
 from submissions import baseline
 from submissions import optimizers
 from submissions.common.optax_submission import OptaxSubmission
+from submissions.common.periods import to_steps
 
 VARIANTS = ('journal', 'conference')
 
 
 def switch_step(workload, hyperparameters) -> int:
-  return max(1, round(hyperparameters.twa_switch_fraction * workload.step_hint))
+  return to_steps(hyperparameters.twa_switch_fraction, workload.step_hint, minimum=1)
 
 
 def _conference_optimizer(h, phase_steps: int) -> optax.GradientTransformation:
@@ -60,7 +61,7 @@ def make_tx(workload, hyperparameters, phase=None) -> optax.GradientTransformati
   h = hyperparameters
   n = int(h.twa_checkpoints)
   switch = switch_step(workload, h)
-  every = max(1, round(h.twa_span_fraction * workload.step_hint / n))
+  every = to_steps(h.twa_span_fraction / n, workload.step_hint, minimum=1)
   phase_steps = max(1, workload.step_hint - switch)
   common = dict(num_checkpoints=n, every=every, switch=switch,
                 start=max(1, switch - (n - 1) * every), phase=phase)

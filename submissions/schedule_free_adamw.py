@@ -18,12 +18,13 @@ import optax
 from configs.submissions import default_point
 from submissions import optimizers
 from submissions.common.optax_submission import OptaxSubmission
+from submissions.common.periods import to_steps
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   h = hyperparameters
   return optimizers.schedule_free_adamw(
-      h.learning_rate, warmup_steps=int(h.warmup_factor * workload.step_hint),
+      h.learning_rate, warmup_steps=to_steps(h.warmup_factor, workload.step_hint),
       b1=1.0 - h.one_minus_beta1, b2=h.beta2, weight_decay=h.weight_decay, r=h.r,
       weight_lr_power=h.weight_lr_power,
       variant=getattr(h, 'schedule_free_variant', None) or 'algoperf')

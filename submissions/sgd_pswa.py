@@ -30,6 +30,7 @@ import optax
 from configs.submissions import default_point
 from submissions import optimizers, schedules
 from submissions.common.optax_submission import OptaxSubmission
+from submissions.common.periods import to_steps
 
 BATCH_STATS_BATCHES = 20
 
@@ -42,10 +43,10 @@ def _keep_schedule(fresh, old):
 def pswa_steps(workload, hyperparameters) -> dict[str, int]:
   """every, periods, start (the first snapshot) and final_swa_start, in updates."""
   h = hyperparameters
-  every = max(1, round(h.pswa_period_fraction * workload.step_hint))
+  every = to_steps(h.pswa_period_fraction, workload.step_hint, minimum=1)
   return {'every': every, 'periods': int(h.pswa_periods),
-          'start': round(h.pswa_start_fraction * workload.step_hint) + every,
-          'final_swa_start': max(1, round(h.swa_start_fraction * workload.step_hint))}
+          'start': to_steps(h.pswa_start_fraction, workload.step_hint) + every,
+          'final_swa_start': to_steps(h.swa_start_fraction, workload.step_hint, minimum=1)}
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
@@ -53,7 +54,7 @@ def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   steps = pswa_steps(workload, h)
   lr = schedules.swa_anneal(h.learning_rate, h.swa_lr_factor * h.learning_rate,
                             steps['final_swa_start'],
-                            warmup_steps=int(h.warmup_factor * workload.step_hint))
+                            warmup_steps=to_steps(h.warmup_factor, workload.step_hint))
   inner = optax.chain(optax.add_decayed_weights(h.weight_decay), optax.trace(h.momentum),
                       optax.scale_by_learning_rate(lr))
   return optimizers.periodic_swa(inner, reset=_keep_schedule, **steps)

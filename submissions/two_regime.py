@@ -15,13 +15,14 @@ import optax
 from submissions import schedules
 from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
+from submissions.common.periods import to_steps
 
 
 def make_tx(workload, hyperparameters) -> optax.GradientTransformation:
   h = hyperparameters
-  switch = round(h.switch_fraction * workload.step_hint)
+  switch = to_steps(h.switch_fraction, workload.step_hint)
   lr = schedules.two_regime(h.learning_rate, h.small_lr_factor * h.learning_rate, switch,
-                            warmup_steps=int(h.warmup_factor * workload.step_hint))
+                            warmup_steps=to_steps(h.warmup_factor, workload.step_hint))
   momentum = schedules.two_regime(h.momentum_large, h.momentum_small, switch)
   return optax.chain(optax.add_decayed_weights(h.weight_decay),
                      optax.inject_hyperparams(optax.sgd)(learning_rate=lr, momentum=momentum))

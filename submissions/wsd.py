@@ -14,12 +14,13 @@ from submissions import schedules
 from configs.submissions import default_point
 from submissions.common.optax_submission import OptaxSubmission
 from submissions.optimizers import nadamw
+from submissions.common.periods import to_steps
 
 
 def wsd_schedule(workload, hyperparameters) -> optax.Schedule:
   h = hyperparameters
   return schedules.wsd(h.learning_rate, workload.step_hint, h.cooldown_fraction,
-                       warmup_steps=int(h.warmup_factor * workload.step_hint),
+                       warmup_steps=to_steps(h.warmup_factor, workload.step_hint),
                        shape=getattr(h, 'cooldown_shape', '1-sqrt'))
 
 

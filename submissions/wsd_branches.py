@@ -24,6 +24,7 @@ from configs.submissions import default_point
 from submissions import optimizers
 from submissions import wsd
 from submissions.common.optax_submission import OptaxSubmission
+from submissions.common.periods import to_steps
 
 BRANCH_FRACTIONS = (0.25, 0.5, 0.75)
 
@@ -33,7 +34,7 @@ def branches(step_hint: int, cooldown_fraction: float) -> list[tuple[int, int]]:
   (`schedules.wsd`'s rounding), for the E_k that leave a positive start."""
   out = []
   for fraction in BRANCH_FRACTIONS:
-    end = round(fraction * step_hint)
+    end = to_steps(fraction, step_hint)
     length = max(int(round(cooldown_fraction * end)), 1)
     if end - length > 0:
       out.append((end - length, length))

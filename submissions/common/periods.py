@@ -1,4 +1,7 @@
-"""Averaging periods given as fractions of the step hint, as Ajroldi et al. give them
+"""Steps given as fractions of the step hint.
+
+`to_steps` is the rule of every submission here: the floor, as AlgoPerf's baseline turns
+its `warmup_factor` into steps. `start_and_every` is Ajroldi et al.'s for averaging periods
 (Niccolo-Ajroldi/algorithmic-efficiency, submissions/lawa_queue/lawa_queue.py: `start_step =
 ceil(step_hint * lawa_burnin_pct)`, `every_step = ceil(step_hint * lawa_every_pct)`, and a
 snapshot after the update made at `global_step` when global_step >= start_step and
@@ -7,6 +10,15 @@ global_step % every_step == 0, AlgoPerf's global_step counting the updates befor
 from __future__ import annotations
 
 import math
+
+
+def to_steps(fraction: float, step_hint: int, minimum: int = 0) -> int:
+  """floor(fraction * step_hint), at least `minimum`.
+
+  >>> to_steps(0.1, 1005), to_steps(0.0001, 600, minimum=1)
+  (100, 1)
+  """
+  return max(minimum, int(fraction * step_hint))
 
 
 def start_and_every(step_hint: int, burnin_fraction: float,
