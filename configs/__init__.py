@@ -1,1 +1,2 @@
-"""The facts in one place, as data: workload targets and budgets per rules version, search spaces."""
+"""The facts in one place, as data: workload targets, budgets and batch sizes per rules
+version; search spaces."""

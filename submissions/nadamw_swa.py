@@ -3,7 +3,8 @@ and from swa_start the weights are averaged uniformly every c steps.
 
 Hyperparameters: learning_rate, one_minus_beta1, beta2, weight_decay, warmup_factor (as the
 baseline's), swa_start_fraction (of the step hint), swa_lr_factor (swa_lr / learning_rate),
-swa_snapshots (how many snapshots from swa_start to the step hint: c = that span / them). The schedule is SWA's: constant until 0.5 swa_start, linear to swa_lr at
+swa_snapshots (how many snapshots from swa_start to the step hint: c = that span / them).
+The schedule is SWA's: constant until 0.5 swa_start, linear to swa_lr at
 0.9 swa_start, then constant.
 Batch-norm statistics: recomputed for the average by a pass over 20 training batches, as
 SWA does (a no-op on models without batch norm).
