@@ -16,6 +16,7 @@ from avgperf import runner
 from avgperf import submission_loader
 from avgperf import trial_files
 from avgperf import tuning
+from avgperf.errors import UsageError
 from submissions.common.optax_submission import OptaxSubmission
 from workloads.digits.workload import DigitsWorkload
 
@@ -181,3 +182,17 @@ def test_averaging_state_survives_a_resume(tmp_path, name, point):
   resumed = trial(tmp_path / 'resumed', 200, resume=True)
   for column in ('validation/accuracy', 'validation/loss', 'train/loss'):
     assert resumed.final_metrics[column] == straight.final_metrics[column], column
+
+
+@pytest.mark.parametrize('name', SUBMISSIONS)
+def test_every_submission_plans_under_the_self_tuning_ruleset(tmp_path, name):
+  """Each submission either sets its own hyperparameters (the plan checks, abstractly, that
+  it can start with none) or is refused for the ruleset in one line."""
+  sub = submission_loader.load(name)
+  config = experiment.ExperimentConfig(experiment_dir=tmp_path, ruleset='self')
+  if sub.self_tuning:
+    (trial,) = experiment.plan(config, short_digits(), sub)
+    assert trial.hyperparameters is None
+  else:
+    with pytest.raises(UsageError, match='self-tuning'):
+      experiment.plan(config, short_digits(), sub)
