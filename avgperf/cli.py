@@ -48,6 +48,77 @@ def _run(args) -> int:
   return 0
 
 
+def _suite(args) -> int:
+  from avgperf import suite as suite_lib  # pylint: disable=g-import-not-at-top
+
+  run = suite_lib.make_run(args.suite, args.experiment_dir,
+                           args.submissions.split(',') if args.submissions else None,
+                           args.num_studies, args.data_dir, args.rng_seed)
+  if args.workers < 1:
+    raise UsageError(f'--workers must be at least 1, got {args.workers}')
+
+  def report(task, record):
+    if record is None:
+      print(f'{task}: held by another worker', flush=True)
+    elif not record.finished_before:
+      ttt = (f'time-to-target {record.time_to_target:.2f} s'
+             if record.time_to_target is not None else 'target not reached')
+      print(f'{task}: {record.status} at step {record.global_step}, {ttt}', flush=True)
+
+  if args.worker:
+    suite_lib.work(run, report)
+    return 0
+  suite_lib.check(run)
+  todo = suite_lib.pending(run)
+  print(f'suite {run.suite.name}: {len(suite_lib.tasks(run))} trials, {len(todo)} to run, in '
+        f'{run.experiment_dir.resolve()}', flush=True)
+  if todo:
+    if args.launcher == 'slurm':
+      from avgperf import slurm  # pylint: disable=g-import-not-at-top
+      slurm.run(run, todo, partition=args.slurm_partition, parallelism=args.workers,
+                timeout_min=args.slurm_timeout_min)
+    elif args.workers == 1:
+      suite_lib.work(run, report)
+    else:
+      code = suite_lib.run_local(run, args.workers,
+                                 suite_lib.python_command() + ['suite', *_worker_args(args)])
+      if code:
+        return code
+  return _suite_scores(run)
+
+
+def _worker_args(args) -> list[str]:
+  """The command line of one local worker: this suite, this folder, as a worker."""
+  out = [f'--suite={args.suite}', f'--experiment_dir={args.experiment_dir}', '--worker',
+         f'--rng_seed={args.rng_seed}']
+  if args.submissions:
+    out.append(f'--submissions={args.submissions}')
+  if args.num_studies is not None:
+    out.append(f'--num_studies={args.num_studies}')
+  if args.data_dir:
+    out.append(f'--data_dir={args.data_dir}')
+  return out
+
+
+def _suite_scores(run) -> int:
+  """Scores a suite's folder and writes its report; prints where they are."""
+  import scoring  # pylint: disable=g-import-not-at-top
+
+  reference = 'baseline' if 'baseline' in run.submissions else None
+  out = run.experiment_dir / 'scores'
+  board = scoring.score_logs(
+      run.experiment_dir, rules=run.suite.rules, workloads=run.suite.workloads,
+      num_studies=run.num_studies, num_trials=run.suite.num_tuning_trials, reference=reference,
+      bootstrap=1000 if run.num_studies > 1 else 0, averages=True)
+  for line in board.warnings:
+    print(f'avgperf: warning: {line}', file=sys.stderr)
+  scoring.write_outputs(board, out)
+  print(board.format())
+  report = scoring.write_report(run.experiment_dir, board, run.experiment_dir / 'report.html')
+  print(f'scores: {out.resolve()}\nreport: {report.resolve()}')
+  return 0
+
+
 def _workload(name: str):
   from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
   from workloads import registry  # pylint: disable=g-import-not-at-top
@@ -204,6 +275,37 @@ def _add_run(sub) -> None:
   run.set_defaults(func=_run)
 
 
+def _add_suite(sub) -> None:
+  from configs import suites  # pylint: disable=g-import-not-at-top
+
+  suite = _subcommand(
+      sub, 'suite', 'run a suite of workloads x submissions x studies, score it, write the '
+      'report', 'Runs every trial of a suite (skipping finished ones, resuming interrupted '
+      'ones), scores the folder and writes <experiment_dir>/report.html. Suites: ' +
+      '; '.join(f'{s.name}: {s.description}' for s in suites.SUITES.values()) + '.')
+  suite.add_argument('--suite', default='quick', choices=sorted(suites.SUITES),
+                     help='which suite (configs/suites.py)')
+  suite.add_argument('--submissions', help="comma-separated submissions instead of the "
+                     "suite's")
+  suite.add_argument('--experiment_dir', default='experiments/suite',
+                     help='where <submission>/study_<s>/<workload>_jax/trial_<k>/ go')
+  suite.add_argument('--num_studies', type=int, help="studies instead of the suite's")
+  suite.add_argument('--launcher', choices=('local', 'slurm'), default='local',
+                     help='local: processes on this machine; slurm: a SLURM job array '
+                     '(submitit), one task per trial')
+  suite.add_argument('--workers', type=int, default=1,
+                     help='local: worker processes (one GPU each where there are several); '
+                     'slurm: array tasks at once')
+  suite.add_argument('--slurm_partition', help='the SLURM partition (default: the cluster\'s)')
+  suite.add_argument('--slurm_timeout_min', type=int, default=60,
+                     help='the time limit of each SLURM task, in minutes')
+  suite.add_argument('--data_dir', help='the datasets folder, for workloads that read one')
+  suite.add_argument('--rng_seed', type=int, default=0, help='the suite\'s seed')
+  suite.add_argument('--worker', action='store_true',
+                     help='run as one worker of a local launcher (used by the launcher)')
+  suite.set_defaults(func=_suite)
+
+
 def _add_inspection(sub) -> None:
   lst = _subcommand(sub, 'list', 'the workloads and submissions')
   lst.add_argument('--json', action='store_true', help='print JSON')
@@ -269,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
       '(AlgoPerf-compatible), with weight averaging and annealing.')
   sub = parser.add_subparsers(dest='command', required=True)
   _add_run(sub)
+  _add_suite(sub)
   _add_inspection(sub)
   _add_score(sub)
   _add_plot(sub)

@@ -55,6 +55,7 @@ class ExperimentConfig:
     tuning_search_space: a search-space JSON; default: the one that ships with the submission.
     num_tuning_trials: trials per study.
     studies: the study indices to run; None: one study, trials directly under the dir.
+    trials: the trial numbers (from 1) to run of each study; None: all of them.
     rng_seed: the experiment's seed; each study and trial derives its own.
     max_global_steps, eval_every_steps, data_dir, resume, progress: as in runner.TrialConfig.
   """
@@ -64,6 +65,7 @@ class ExperimentConfig:
   tuning_search_space: Path | None = None
   num_tuning_trials: int = 1
   studies: Sequence[int] | None = None
+  trials: Sequence[int] | None = None
   rng_seed: int = 0
   max_global_steps: int | None = None
   eval_every_steps: int | None = None
@@ -179,6 +181,8 @@ def plan(config: ExperimentConfig, workload: spec.Workload,
     s = study or 0
     base = root if study is None else root / f'study_{study}'
     for k, point in enumerate(points(s), start=1):
+      if config.trials is not None and k not in config.trials:
+        continue
       if point is not None:
         tuning.make_hyperparameters(point)  # names must be identifiers
       seed = tuning.trial_seed(config.rng_seed, s, k)
@@ -275,16 +279,19 @@ def compilation_cache(experiment_dir: Path):
 
 def run(config: ExperimentConfig, workload: spec.Workload, submission: spec.Submission,
         on_trial_end: Callable[[runner.TrialRecord], None] | None = None,
-        ) -> list[runner.TrialRecord]:
-  """Runs (or, with resume, completes) every planned trial; returns their records."""
+        skip_busy: bool = False) -> list[runner.TrialRecord]:
+  """Runs (or, with resume, completes) every planned trial; returns their records.
+
+  A trial another process holds is skipped with a warning, or, when it is the only trial
+  planned, refused (UsageError) unless `skip_busy` (a worker of a suite, which moves on).
+  """
   trials = plan(config, workload, submission)
   with compilation_cache(config.experiment_dir):
-    return _run_planned(trials, config, workload, submission, on_trial_end)
+    return _run_planned(trials, config, workload, submission, on_trial_end, skip_busy)
 
 
-def _run_planned(trials, config, workload, submission, on_trial_end) -> list[runner.TrialRecord]:
-  """Runs each trial that is neither finished nor held by another process (a trial that
-  another process holds is skipped with a warning; one asked for alone is refused)."""
+def _run_planned(trials, config, workload, submission, on_trial_end,
+                 skip_busy) -> list[runner.TrialRecord]:
   records = []
   for trial in trials:
     try:
@@ -295,9 +302,10 @@ def _run_planned(trials, config, workload, submission, on_trial_end) -> list[run
           continue
         record = runner.run_trial(workload, submission, trial)
     except trial_lock.TrialBusyError as e:
-      if len(trials) == 1:
+      if len(trials) == 1 and not skip_busy:
         raise UsageError(str(e)) from None
-      warn(f'{e}; skipped it')
+      if not skip_busy:
+        warn(f'{e}; skipped it')
       continue
     records.append(record)
     if on_trial_end:

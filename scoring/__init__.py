@@ -15,6 +15,7 @@ Typical use:
 
 from scoring.errors import ScoringError
 from scoring.logs import find_trials, select_trials
+from scoring.html_report import write_report
 from scoring.plots import plot_curves
 from scoring.plots import plot_profiles
 from scoring.report import Leaderboard
@@ -23,4 +24,4 @@ from scoring.report import write_outputs
 from scoring.rules import preset
 
 __all__ = ['Leaderboard', 'ScoringError', 'plot_curves', 'plot_profiles', 'preset',
-           'score_logs', 'select_trials', 'write_outputs']
+           'score_logs', 'select_trials', 'write_outputs', 'write_report', 'find_trials']

@@ -137,7 +137,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
                reference: str | None = None, time_col: str = 'score', bootstrap: int = 0,
                seed: int = 0, averages: bool = False,
                workloads: tuple[str, ...] | None = None,
-               num_studies: int | None = None) -> Leaderboard:
+               num_studies: int | None = None, num_trials: int | None = None) -> Leaderboard:
   """Scores every submission under `logs_dir`.
 
   Args:
@@ -158,6 +158,8 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
       rules' eight, or the base workloads found when the logs hold none of those.
     num_studies: studies a complete submission has, instead of the rules' (missing ones
       count as misses); e.g. 1 to score single-study runs of your own.
+    num_trials: trials per study a complete study has, instead of the rules' (only the
+      warnings about short studies read it).
 
   Returns:
     The leaderboard.
@@ -167,7 +169,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
   """
   _check_arguments(logs_dir, ruleset, time_col)
   preset, table, warnings = _read_table(logs_dir, rules, ruleset, averages, workloads,
-                                        num_studies)
+                                        num_studies, num_trials)
   names = table.submissions
   if reference is not None and reference not in names:
     raise ScoringError(f'reference {reference!r} is not among the submissions scored: '
@@ -212,7 +214,8 @@ def _check_arguments(logs_dir, ruleset: str, time_col: str) -> None:
 
 
 def _read_table(logs_dir, rules: str, ruleset: str, averages: bool, workloads,
-                num_studies: int | None) -> tuple[rules_lib.Rules, studies_lib.StudyTable, list]:
+                num_studies: int | None, num_trials: int | None,
+                ) -> tuple[rules_lib.Rules, studies_lib.StudyTable, list]:
   """The rules preset, the table of per-study results and the warnings so far."""
   present = {t.workload for t in logs_lib.find_trials(logs_dir)}
   if not present:
@@ -223,6 +226,8 @@ def _read_table(logs_dir, rules: str, ruleset: str, averages: bool, workloads,
     if num_studies < 1:
       raise ScoringError('num_studies must be at least 1')
     preset = dataclasses.replace(preset, num_studies=num_studies)
+  if num_trials is not None:
+    preset = dataclasses.replace(preset, num_trials=num_trials)
   trial_logs, read_warnings = read_logs(logs_dir, preset)
   warnings += read_warnings
   table = studies_lib.collect(trial_logs, preset, ruleset, averages)
