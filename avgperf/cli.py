@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from avgperf.errors import UsageError
 
 
@@ -116,6 +118,32 @@ def _suite_scores(run) -> int:
   print(board.format())
   report = scoring.write_report(run.experiment_dir, board, run.experiment_dir / 'report.html')
   print(f'scores: {out.resolve()}\nreport: {report.resolve()}')
+  return 0
+
+
+def _export(args) -> int:
+  from avgperf import final_params  # pylint: disable=g-import-not-at-top
+
+  trial_dir, out = Path(args.trial_dir), Path(args.out)
+  try:
+    names = final_params.meta(trial_dir)['names']
+  except FileNotFoundError:
+    raise UsageError(f'{trial_dir} holds no final weights (final/meta.json): is it a trial '
+                     'folder of a finished run?') from None
+  if args.average not in names:
+    raise UsageError(f'{trial_dir} has no weights named {args.average!r}; it has '
+                     f'{", ".join(names)}')
+  if out.exists():
+    raise UsageError(f'{out} exists; choose another --out')
+  tree = final_params.load(trial_dir, args.average)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  if out.suffix == '.npz':
+    np.savez(out, **final_params.flatten(tree))
+  else:
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    with ocp.StandardCheckpointer() as checkpointer:
+      checkpointer.save(out.absolute(), tree)
+  print(f'{out}: {args.average} of {trial_dir} (step {final_params.meta(trial_dir)["global_step"]})')
   return 0
 
 
@@ -306,6 +334,19 @@ def _add_suite(sub) -> None:
   suite.set_defaults(func=_suite)
 
 
+def _add_export(sub) -> None:
+  export = _subcommand(
+      sub, 'export', "a trial's final weights (raw, evaluated, or an average) as a file",
+      "Writes the weights a finished trial saved in final/: as an .npz (keys like "
+      "params/Dense_0/kernel, model_state/...) when --out ends in .npz, else an orbax folder.")
+  export.add_argument('trial_dir', help='a trial folder (.../<workload>_jax/trial_<k>)')
+  export.add_argument('--average', default='evaluated',
+                      help="raw (the trained weights), evaluated (what the trial's eval saw) "
+                      'or the name of an average (as in its columns, e.g. ema_0.99)')
+  export.add_argument('--out', required=True, help='the .npz file or orbax folder to write')
+  export.set_defaults(func=_export)
+
+
 def _add_inspection(sub) -> None:
   lst = _subcommand(sub, 'list', 'the workloads and submissions')
   lst.add_argument('--json', action='store_true', help='print JSON')
@@ -372,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
   sub = parser.add_subparsers(dest='command', required=True)
   _add_run(sub)
   _add_suite(sub)
+  _add_export(sub)
   _add_inspection(sub)
   _add_score(sub)
   _add_plot(sub)

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from avgperf import checkpoint as checkpoint_lib
+from avgperf import final_params
 from avgperf import progress as progress_lib
 from avgperf import provenance
 from avgperf import sharding
@@ -268,12 +269,27 @@ class _Trial:
         progress.close()
       if self.checkpointer is not None:
         self.checkpointer.close()
+    if self.config.checkpoint:
+      self._save_final()
     trial_files.write_status(self.trial_dir, status)
     return TrialRecord(status=status, global_step=self.step,
                        accumulated_submission_time=self.counters['accumulated_submission_time'],
                        time_to_target=self.counters['time_to_target'],
                        final_metrics=dict(self.eval_log.rows[-1]) if self.eval_log.rows else {},
                        trial_dir=self.trial_dir)
+
+  def _save_final(self) -> None:
+    """Untimed: the raw weights, the evaluated ones and every average, as artifacts."""
+    rng = self.last_keys[2] if self.last_keys is not None else self.eval_rng
+    _, params, model_state = _prepare_for_eval(
+        self.submission, self.workload, self.params, self.param_types, self.model_state,
+        self.hyperparameters, self.opt_state, self.eval_results, self.step, rng)
+    averages = (self.submission.averaged_params(
+        self.workload, self.params, self.model_state, self.opt_state, self.hyperparameters,
+        self.step) if self.submission.averaged_params is not None else {})
+    final_params.save(self.trial_dir, {'raw': (self.params, self.model_state),
+                                       'evaluated': (params, model_state), **averages},
+                      {'workload': self.workload.name, 'global_step': self.step})
 
   def _restored_status(self) -> str | None:
     if not self.resumed:
