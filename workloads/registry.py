@@ -16,6 +16,10 @@ _WORKLOADS: dict[str, tuple[str, str, dict]] = {
     'imagenet_vit_small': ('workloads.imagenet_vit.small', 'ImagenetVitSmallWorkload', {}),
     'fastmri': ('workloads.fastmri.workload', 'FastMRIWorkload', {}),
     'fastmri_small': ('workloads.fastmri.small', 'FastMRISmallWorkload', {}),
+    'librispeech_conformer': ('workloads.librispeech_conformer.workload',
+                              'LibriSpeechConformerWorkload', {}),
+    'librispeech_conformer_small': ('workloads.librispeech_conformer.small',
+                                    'LibriSpeechConformerSmallWorkload', {}),
 }
 
 
