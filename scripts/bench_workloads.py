@@ -6,8 +6,9 @@ backward, AdamW, buffers donated), its FLOPs (XLA's cost analysis of the compile
 the FLOP rate as a fraction of this machine's measured matmul peak (float32). For each input
 pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
 `tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
-folder): examples/s in all and per CPU core, next to the examples/s the model consumes here
-and the rate AlgoPerf's step hint and budget imply (step_hint x batch / budget).
+folder; LibriSpeech: preprocessed utterances of 10-20 s): examples/s in all and per CPU
+core, next to the examples/s the model consumes here and the rate AlgoPerf's step hint and
+budget imply (step_hint x batch / budget).
 
     python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores)
     python scripts/bench_workloads.py --only=fastmri --steps=5
@@ -35,7 +36,7 @@ from avgperf import spec  # pylint: disable=g-import-not-at-top
 from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
-BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2}
+BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'librispeech_conformer': 2}
 PIPELINE_BATCH = 32
 
 
@@ -61,13 +62,29 @@ def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5) -> float:
 
 
 def _synthetic_batch(workload, batch_size: int) -> dict:
+  """A batch of the workload's shapes, with eval 'weights' (and what its metric reads)."""
   rng = np.random.default_rng(0)
+  weights = {'weights': np.ones(batch_size, np.float32)}
   if workload.name == 'fastmri':
     shape = (batch_size, 320, 320)
+    ones = np.ones(batch_size, np.float32)
     return {'inputs': rng.normal(size=shape).astype(np.float32),
-            'targets': rng.normal(size=shape).astype(np.float32)}
+            'targets': rng.normal(size=shape).astype(np.float32),
+            'mean': 0 * ones, 'std': ones, 'volume_max': ones, **weights}
+  if workload.name == 'librispeech_conformer':
+    return {**_librispeech_batch(rng, batch_size), **weights}
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
-          'targets': rng.integers(0, 1000, batch_size).astype(np.int32)}
+          'targets': rng.integers(0, 1000, batch_size).astype(np.int32), **weights}
+
+
+def _librispeech_batch(rng, batch_size: int) -> dict:
+  """Padded utterances of 10-20 s (LibriSpeech's typical lengths) with 60-200 tokens."""
+  from workloads.librispeech_conformer import input_pipeline as lip  # pylint: disable=g-import-not-at-top
+
+  rows = [lip.pad_example(rng.normal(0, 2_000, rng.integers(160_000, 320_000)).astype(np.int64),
+                          rng.integers(1, 1024, rng.integers(60, 200)))
+          for _ in range(batch_size)]
+  return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
 
 def _flops(compiled) -> float:
@@ -112,6 +129,17 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
   seconds = _median_seconds(run, steps)
   return {'seconds': seconds, 'flops': _flops(compiled), 'compile_s': compile_s,
           'examples_per_s': batch_size / seconds}
+
+
+def bench_eval_step(name: str, batch_size: int, steps: int) -> float:
+  """Examples/s of the workload's jitted `eval_batch` (forward and metric sums)."""
+  workload = registry.get(name)
+  params, model_state = workload.init_model_fn(jax.random.PRNGKey(0))
+  batch = jax.device_put(_synthetic_batch(workload, batch_size))
+  eval_batch = jax.jit(workload.eval_batch)
+  rng = jax.random.PRNGKey(1)
+  jax.block_until_ready(eval_batch(params, model_state, batch, rng))
+  return batch_size / _median_seconds(lambda: eval_batch(params, model_state, batch, rng), steps)
 
 
 # --- Pipelines on mock data. ------------------------------------------------------------------
@@ -174,10 +202,30 @@ def _examples_per_second(iterator, batches: int, batch_size: int) -> float:
   return batches * batch_size / (time.perf_counter() - start)
 
 
+def _write_librispeech(root: Path, num: int = 64) -> None:
+  """Preprocessed utterances of 10-20 s in AlgoPerf's layout, in every split's subsets."""
+  from workloads.librispeech_conformer import input_pipeline as lip  # pylint: disable=g-import-not-at-top
+
+  rng = np.random.default_rng(0)
+  for subset in sorted({s for subsets in lip.SUBSETS.values() for s in subsets}):
+    (root / subset).mkdir(parents=True)
+    ids = [f'{subset}-{i}' for i in range(num if subset == 'train-clean-100' else 1)]
+    for utterance in ids:
+      audio = rng.normal(0, 2_000, rng.integers(160_000, 320_000)).astype(np.int64)
+      np.save(root / subset / f'{utterance}_audio.npy', audio)
+      np.save(root / subset / f'{utterance}_targets.npy', rng.integers(1, 1024, 150, np.int32))
+    (root / f'{subset}.csv').write_text(',id\n' + ''.join(f'{i},{u}\n' for i, u in enumerate(ids)))
+
+
 def bench_pipeline(name: str, batches: int) -> float:
   """Training examples/s of the workload's input pipeline on mock data."""
   workload = registry.get(name)
   rng = jax.random.PRNGKey(0)
+  if name == 'librispeech_conformer':
+    with tempfile.TemporaryDirectory() as d:
+      _write_librispeech(Path(d))
+      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
+      return _examples_per_second(it, batches, PIPELINE_BATCH)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
       _write_fastmri(Path(d))
@@ -205,18 +253,21 @@ def main(argv=None) -> int:
   print(f'machine: {cores} CPU cores, jax {jax.__version__} on {jax.devices()[0].platform}; '
         f'float32 matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
   print(f'{"workload":16s} {"batch":>5s} {"step s":>8s} {"GFLOP/step":>11s} {"GFLOP/s":>8s} '
-        f'{"of peak":>7s} {"model ex/s":>10s} | {"pipeline ex/s":>13s} {"per core":>8s} | '
-        f'{"AlgoPerf ex/s":>13s}', flush=True)
+        f'{"of peak":>7s} {"model ex/s":>10s} {"eval ex/s":>9s} | {"pipeline ex/s":>13s} '
+        f'{"per core":>8s} | {"AlgoPerf ex/s":>13s}', flush=True)
   for name in names:
     result = bench_train_step(name, BATCH[name], args.steps)
     rate = result['flops'] / result['seconds']
+    eval_rate = bench_eval_step(name, BATCH[name], args.steps)
     pipeline = float('nan') if args.skip_pipelines else bench_pipeline(name, args.batches)
     w = registry.get(name)
     needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
-          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} | '
-          f'{pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}', flush=True)
-  print('model ex/s: training examples per second of the step above, on this machine. '
+          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} '
+          f'{eval_rate:9.1f} | {pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}',
+          flush=True)
+  print('model ex/s: training examples per second of the step above, on this machine; eval '
+        'ex/s: the same for the jitted eval_batch (forward and metric sums) at the same batch. '
         'AlgoPerf ex/s: step_hint x baseline batch / max_allowed_runtime_sec, the rate the '
         'baseline consumes on the reference hardware (8x V100).')
   return 0

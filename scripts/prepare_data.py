@@ -216,7 +216,8 @@ def preprocess_librispeech_subset(subset_dir: Path, data_dir: Path, subset: str,
 
 
 def prepare_librispeech(data_dir: str, raw_dir: str, subsets=LIBRISPEECH_SUBSETS,
-                        vocab_size: int = 1024, dry_run: bool = False, check_counts: bool = True,
+                        vocab_size: int = 1024, dry_run: bool = False,
+                        check_counts: bool = True,
                         workers: int = 8) -> dict[str, tuple[int, int]]:
   """Tokenizer, then every subset's arrays and CSV; returns {subset: (seen, kept)}."""
   from workloads.librispeech_conformer import tokenizer as tok  # pylint: disable=g-import-not-at-top

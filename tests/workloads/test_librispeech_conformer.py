@@ -1,6 +1,7 @@
 """librispeech_conformer: the model's size and parts, the front end, SpecAugment, batch norm,
 CTC loss, greedy decoding and WER, each against an independent computation."""
 
+import json
 import math
 
 import jax
@@ -217,3 +218,48 @@ def test_batch_norm_uses_valid_frames_and_momentum():
   np.testing.assert_allclose(new['batch_stats']['var'], 0.9 + 0.1 * var, rtol=1e-5)
   running = bn.apply(variables, x, paddings, use_running_average=True)
   np.testing.assert_allclose(running[0], x[0] / np.sqrt(1 + 1e-3), rtol=1e-5)
+
+
+def test_describe_prints_the_tree_without_allocating(capsys):
+  from avgperf import cli  # pylint: disable=g-import-not-at-top
+
+  live_before = sum(x.nbytes for x in jax.live_arrays())
+  assert cli.main(['describe', 'librispeech_conformer', '--json']) == 0
+  assert sum(x.nbytes for x in jax.live_arrays()) - live_before < 1 << 20
+  tree = json.loads(capsys.readouterr().out)
+  shapes = tree['params']['shapes']
+  assert shapes['Subsample_0/Conv2dSubsampling_1/kernel'] == [3, 3, 512, 512]
+  assert shapes['ConformerBlock_3/MultiHeadedSelfAttention_0/MultiHeadDotProductAttention_0/'
+                'QueryScaler_0/scale'] == [64]
+  assert (tree['params']['total'], tree['model_state']['total']) == (32_321_792, 4_096)
+
+
+@pytest.mark.parametrize('mode, update, uses_running', [
+    (spec.ForwardPassMode.TRAIN, False, True),
+    (spec.ForwardPassMode.EVAL, True, False),
+    (spec.ForwardPassMode.TRAIN, True, False),
+    (spec.ForwardPassMode.EVAL, False, True),
+])
+def test_model_fn_batch_norm_follows_update_batch_norm(mode, update, uses_running):
+  """Running statistics exactly when update_batch_norm is false, whatever the mode; the
+  state comes back updated exactly when it is true."""
+  workload = registry.get('librispeech_conformer_small')
+  params, state = workload.init_model_fn(jax.random.PRNGKey(0))
+  batch = next(workload.input_iterator('validation', jax.random.PRNGKey(0), 4))
+  odd_state = jax.tree.map(lambda s: s + 3.0, state)  # running statistics far from the batch's
+  rng = jax.random.PRNGKey(1)
+  run = jax.jit(lambda s: workload.model_fn(params, batch, s, mode, rng,
+                                            update_batch_norm=update, dropout_rate=0.0))
+  (logits, _), new_state = run(state)
+  (odd_logits, _), new_odd_state = run(odd_state)
+  # The output depends on the running statistics exactly when it uses them.
+  assert np.allclose(logits, odd_logits, atol=1e-5) != uses_running
+  momentum = workload.config.batch_norm_momentum
+  for old, new, old_odd, new_odd in zip(*map(jax.tree.leaves,
+                                             (state, new_state, odd_state, new_odd_state))):
+    if update:  # r <- m r + (1 - m) batch statistic
+      np.testing.assert_allclose(np.asarray(new_odd) - np.asarray(new), momentum * 3.0, rtol=1e-4)
+      assert not np.allclose(new, old)
+    else:
+      np.testing.assert_array_equal(new, old)
+      np.testing.assert_array_equal(new_odd, old_odd)

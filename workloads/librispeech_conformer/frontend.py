@@ -81,7 +81,8 @@ def hertz_to_mel(hertz):
   return 1127.0 * np.log1p(np.asarray(hertz, np.float64) / 700.0)
 
 
-def mel_weight_matrix(num_mel_bins: int = NUM_MEL_BINS, num_spectrogram_bins: int = FFT_SIZE // 2 + 1,
+def mel_weight_matrix(num_mel_bins: int = NUM_MEL_BINS,
+                      num_spectrogram_bins: int = FFT_SIZE // 2 + 1,
                       sample_rate: float = SAMPLE_RATE, lower_hz: float = LOWER_EDGE_HZ,
                       upper_hz: float = UPPER_EDGE_HZ) -> np.ndarray:
   """(num_spectrogram_bins, num_mel_bins) triangular filters, linear in mel, the DC row 0.

@@ -29,7 +29,7 @@ class SpeechConfig:
   letters: tuple[int, int] = (2, 5)  # inclusive range of letters per word
   letter_frames: tuple[int, int] = (6, 10)  # inclusive range of frames per letter
   break_frames: tuple[int, int] = (3, 6)  # frames of a word break
-  noise: float = 3.0  # std of the per-frame noise, against templates of std 1
+  noise: float = 1.5  # std of the per-frame noise, against templates of std 1
   gain: tuple[float, float] = (0.8, 1.2)
   offset: float = 0.3  # std of the per-utterance offset
 
