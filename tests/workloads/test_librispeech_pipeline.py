@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from avgperf import spec
-from workloads.librispeech_conformer import frontend, tokenizer as tok
+from workloads.librispeech_conformer import frontend, input_pipeline, tokenizer as tok
 from workloads.librispeech_conformer.model import ConformerConfig
 from workloads.librispeech_conformer.workload import LibriSpeechConformerWorkload
 
@@ -121,6 +121,12 @@ def test_pipeline_model_loss_and_wer_end_to_end(prepared):
 
   validation = list(workload.input_iterator('validation', rng, 4, data_dir))
   assert len(validation) == 2 and validation[1]['weights'].tolist() == [1, 1, 0, 0]
+  # The TF reader against numpy's: dev-clean's utterances, then dev-other's, in CSV order.
+  prefixes = input_pipeline.example_prefixes(data_dir, ('dev-clean', 'dev-other'))
+  assert prefixes[3].endswith('dev-other/19-198-0000')
+  for i, prefix in enumerate(prefixes):
+    for key, value in input_pipeline.load_example(prefix).items():
+      np.testing.assert_array_equal(validation[i // 4][key][i % 4], value)
   assert np.all(validation[1]['input_paddings'][2:] == 1.0)  # padded rows are all padding
   metrics = workload.eval_model(params, state, rng, data_dir)
   assert metrics['validation/num_examples'] == 6 and metrics['test/num_examples'] == 2

@@ -7,8 +7,8 @@ writes the same): `<subset>.csv` lists a subset's utterance ids (column 'id'), a
 
 Each example: audio right-padded with 0 to 320,000 samples ('inputs', float32) with
 'input_paddings' 1.0 on the padding; token ids right-padded with 0 to 256 ('targets', int32)
-with 'target_paddings' 1.0 there. Files are read in parallel tf.data maps and batches are
-prefetched. Training order is a per-epoch permutation of all utterances, batch k depending
+with 'target_paddings' 1.0 there. Files are read and padded by TF ops (no Python, so no
+lock) in parallel tf.data maps, and batches are prefetched. Training order is a per-epoch permutation of all utterances, batch k depending
 only on (rng, k), as `batching.train_batches`; eval splits come in file order, the last batch
 padded with 1.0 everywhere (AlgoPerf's LibriSpeech padding value) and 'weights' 0 there.
 """
@@ -69,26 +69,52 @@ def load_example(prefix: str) -> dict[str, np.ndarray]:
   return pad_example(np.load(f'{prefix}_audio.npy'), np.load(f'{prefix}_targets.npy'))
 
 
-_KEYS = ('inputs', 'input_paddings', 'targets', 'target_paddings')
+def read_npy(path, dtype):
+  """A 1-D .npy file (format 1.0, little-endian `dtype`) read with TF ops only, so that
+  parallel reads hold no Python lock: the data follow the 10-byte preamble and the header,
+  whose length is the uint16 at bytes 8-9."""
+  tf = import_tf()
+  content = tf.io.read_file(path)
+  header_length = tf.cast(tf.io.decode_raw(tf.strings.substr(content, 8, 2), tf.uint16)[0],
+                          tf.int32)
+  header = tf.strings.substr(content, 10, header_length)
+  expected = {tf.int64: '<i8', tf.int32: '<i4'}[dtype]
+  descr_matches = tf.strings.regex_full_match(header, f"(?s).*'descr': '{expected}'.*")
+  check = tf.debugging.Assert(descr_matches, [path, header])
+  with tf.control_dependencies([check]):
+    return tf.io.decode_raw(tf.strings.substr(content, 10 + header_length, -1), dtype)
+
+
+def pad_tensors(audio, targets):
+  """TF version of `pad_example` (the same arrays), for the tf.data pipeline."""
+  tf = import_tf()
+  num_samples, num_tokens = tf.shape(audio)[0], tf.shape(targets)[0]
+  check = tf.debugging.Assert(
+      (num_samples <= AUDIO_LENGTH) & (num_tokens <= TARGET_LENGTH), [num_samples, num_tokens])
+  with tf.control_dependencies([check]):
+    inputs = tf.pad(tf.cast(audio, tf.float32), [[0, AUDIO_LENGTH - num_samples]])
+  padded = lambda n, total: tf.concat([tf.zeros([n]), tf.ones([total - n])], axis=0)
+  return {'inputs': tf.ensure_shape(inputs, [AUDIO_LENGTH]),
+          'input_paddings': tf.ensure_shape(padded(num_samples, AUDIO_LENGTH), [AUDIO_LENGTH]),
+          'targets': tf.ensure_shape(tf.pad(targets, [[0, TARGET_LENGTH - num_tokens]]),
+                                     [TARGET_LENGTH]),
+          'target_paddings': tf.ensure_shape(padded(num_tokens, TARGET_LENGTH), [TARGET_LENGTH])}
 
 
 def _examples(prefixes: tuple[str, ...], indices):
   """A dataset of padded examples `prefixes[i]` for i in `indices`, read in parallel."""
   tf = import_tf()
+  table = tf.constant(prefixes)
 
   def read(i):
-    arrays = load_example(prefixes[int(i)])
-    return tuple(arrays[k] for k in _KEYS)
-
-  def read_tf(i):
-    values = tf.numpy_function(read, [i], [tf.float32, tf.float32, tf.int32, tf.float32],
-                               stateful=False)
-    shapes = ([AUDIO_LENGTH], [AUDIO_LENGTH], [TARGET_LENGTH], [TARGET_LENGTH])
-    return {k: tf.ensure_shape(v, s) for k, v, s in zip(_KEYS, values, shapes)}
+    prefix = tf.gather(table, i)
+    audio = read_npy(prefix + '_audio.npy', tf.int64)
+    targets = read_npy(prefix + '_targets.npy', tf.int32)
+    return pad_tensors(audio, targets)
 
   ds = indices if isinstance(indices, tf.data.Dataset) else (
       tf.data.Dataset.from_tensor_slices(np.asarray(indices, np.int64)))
-  return ds.map(read_tf, num_parallel_calls=tf.data.AUTOTUNE)
+  return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def train_iterator(data_dir: str, rng, batch_size: int, start_step: int = 0) -> Iterator[dict]:
