@@ -24,7 +24,6 @@ from workloads.librispeech_conformer import ctc
 from workloads.librispeech_conformer.model import Conformer, ConformerConfig
 
 AUDIO_LENGTH = 320_000
-TARGET_LENGTH = 256
 
 
 class ConformerWorkload(spec.Workload):
