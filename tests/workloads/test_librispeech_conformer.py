@@ -1,6 +1,7 @@
 """librispeech_conformer: the model's size and parts, the front end, SpecAugment, batch norm,
 CTC loss, greedy decoding and WER, each against an independent computation."""
 
+import itertools
 import json
 import math
 
@@ -263,3 +264,42 @@ def test_model_fn_batch_norm_follows_update_batch_norm(mode, update, uses_runnin
     else:
       np.testing.assert_array_equal(new, old)
       np.testing.assert_array_equal(new_odd, old_odd)
+
+
+def test_synthetic_speech_renders_each_character_as_its_template():
+  from workloads.librispeech_conformer import small, synthetic  # pylint: disable=g-import-not-at-top
+
+  rng = np.random.default_rng(0)
+  config = synthetic.SpeechConfig(noise=0.0, gain=(1.0, 1.0), offset=0.0)
+  templates = synthetic.spectral_templates(rng, len(synthetic.ALPHABET), config.num_bins)
+  np.testing.assert_allclose(templates.std(1), 1.0, rtol=1e-5)
+  features = synthetic.render(rng, 'ab c', templates, config)
+  # Without noise each frame is one character's template, held 6-10 frames (3-6 for ' ').
+  ids = [int(np.argmin(np.abs(templates - f).sum(1))) for f in features]
+  np.testing.assert_allclose(features, templates[ids], atol=1e-6)
+  runs = [(synthetic.ALPHABET[i], len(list(g))) for i, g in itertools.groupby(ids)]
+  assert [c for c, _ in runs] == list('ab c')
+  assert all(6 <= n <= 10 if c != ' ' else 3 <= n <= 6 for c, n in runs)
+
+  split = small.load_splits()['validation']
+  text = [small.TOKENIZER.decode(t[p == 0]) for t, p in zip(split['targets'],
+                                                            split['target_paddings'])]
+  words = [w for t in text for w in t.split(' ')]
+  assert all(2 <= len(w) <= 5 and all(a != b for a, b in zip(w, w[1:])) for w in words)
+  assert all(2 <= len(t.split(' ')) <= 4 for t in text)
+  frames = (split['input_paddings'] == 0).sum(1)
+  assert frames.max() <= 128 and np.all(split['inputs'][split['input_paddings'] == 1] == 0)
+
+
+def test_small_workload_trains_and_evaluates_end_to_end():
+  """Synthetic batches through model_fn, the CTC loss, and the WER of an untrained model."""
+  workload = registry.get('librispeech_conformer_small')
+  params, state = workload.init_model_fn(jax.random.PRNGKey(0))
+  batch = next(workload.input_iterator('train', jax.random.PRNGKey(0), 8))
+  loss = jax.jit(lambda p: workload.loss_fn(batch['targets'], workload.model_fn(
+      p, batch, state, spec.ForwardPassMode.TRAIN, jax.random.PRNGKey(1), True)[0]))(params)
+  assert np.isfinite(loss['summed']) and loss['n_valid_examples'] == batch['targets'].astype(
+      bool).sum()
+  metrics = workload.eval_model_on_split('validation', 256, params, state, jax.random.PRNGKey(2),
+                                         None, lambda b: b)
+  assert metrics['wer'] >= 0.9 and metrics['ctc_loss'] > 1.0  # untrained
