@@ -167,7 +167,12 @@ class MultiHeadedSelfAttention(nn.Module):
 class BatchNorm(nn.Module):
   """Batch norm over the valid frames of the batch, scale `1 + gamma` (gamma 0 at init),
   running statistics r <- m r + (1 - m) batch (mean from 0, variance from 1), output zeroed
-  at padded frames."""
+  at padded frames.
+
+  AlgoPerf's form, kept as the published targets were set with it (spec §13.3): momentum
+  0.999 and epsilon 1e-3 in the full-size model, and the population variance of the valid
+  frames.
+  """
 
   momentum: float
   epsilon: float
@@ -211,6 +216,8 @@ class ConvolutionBlock(nn.Module):
     x = BatchNorm(c.batch_norm_momentum, c.batch_norm_epsilon)(
         x, paddings, use_running_average=use_running_average_bn)
     x = nn.Dense(c.encoder_dim, kernel_init=xavier)(nn.swish(x))
+    # AlgoPerf's docs list no dropout here, but its JAX code, which set the published
+    # targets, has it (spec §13.2): kept.
     return Dropout()(x, dropout_rate, deterministic=not train)
 
 
