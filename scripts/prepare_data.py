@@ -36,7 +36,8 @@ LibriSpeech (librispeech_conformer), from OpenSLR's LibriSpeech (SLR12) archives
   `<subset>/<id>_audio.npy` (int16-range samples as int64) and `<subset>/<id>_targets.npy`
   (token ids with </s>), and one `<subset>.csv` of ids per subset, skipping transcripts over
   256 characters and audio over 320,000 samples (20 s): AlgoPerf's layout, so data prepared
-  by AlgoPerf's script works as well. Needs `sentencepiece` and `soundfile` (FLAC).
+  by AlgoPerf's script works as well. Archives are extracted into `<data_dir>/raw/` (about
+  60 GB, not needed afterwards). Needs `sentencepiece` and `soundfile` (FLAC).
 
 Every command takes `--dry_run` to print what it would do.
 """

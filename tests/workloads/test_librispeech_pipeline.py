@@ -4,6 +4,8 @@ transcripts -> scripts/prepare_data.py (tokenizer trained here, length filter, a
 
 import csv
 import importlib.util
+import shutil
+import tarfile
 from pathlib import Path
 
 import jax
@@ -56,6 +58,10 @@ def prepared(tmp_path_factory):
   rng = np.random.default_rng(0)
   for subset, num in SUBSETS.items():
     _write_subset(root / 'raw', subset, rng, num, long_audio=subset == 'train-clean-100')
+  # One subset as OpenSLR ships it: LibriSpeech/test-clean/... inside test-clean.tar.gz.
+  with tarfile.open(root / 'raw' / 'test-clean.tar.gz', 'w:gz') as tar:
+    tar.add(root / 'raw' / 'test-clean', arcname='LibriSpeech/test-clean')
+  shutil.rmtree(root / 'raw' / 'test-clean')
   found = prepare_data.prepare_librispeech(str(root / 'data'), str(root / 'raw'), tuple(SUBSETS),
                                            vocab_size=40, check_counts=False, workers=2)
   return root, found
@@ -64,6 +70,7 @@ def prepared(tmp_path_factory):
 def test_prepare_filters_tokenises_and_writes_algoperf_layout(prepared):
   root, found = prepared
   data = root / 'data'
+  assert (data / 'raw' / 'LibriSpeech' / 'test-clean').is_dir()  # extracted from its tarball
   assert found == {'train-clean-100': (12, 9), 'train-clean-360': (2, 2),
                    'train-other-500': (2, 2), 'dev-clean': (4, 3), 'dev-other': (4, 3),
                    'test-clean': (2, 2)}
