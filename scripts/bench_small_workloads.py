@@ -23,9 +23,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from avgperf import runner, submission_loader, trial_files, tuning  # pylint: disable=g-import-not-at-top
-from workloads import registry
+from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
+from workloads import registry  # pylint: disable=g-import-not-at-top
 
-SMALL = 'digits,imagenet_resnet_small,imagenet_vit_small,fastmri_small,ogbg_small'
+SMALL = ','.join(sorted(workload_configs.SMALL))
 
 
 def main() -> None:

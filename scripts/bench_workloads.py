@@ -8,8 +8,9 @@ examples/s of its jitted `eval_batch` at a larger batch (ogbg: also the host's m
 split's worth of rows). For each input
 pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
 `tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
-folder): examples/s in all and per CPU core, next to the examples/s the model consumes here
-and the rate AlgoPerf's step hint and budget imply (step_hint x batch / budget).
+folder; LibriSpeech: preprocessed utterances of 10-20 s): examples/s in all and per CPU
+core, next to the examples/s the model consumes here and the rate AlgoPerf's step hint and
+budget imply (step_hint x batch / budget).
 
     python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores)
     python scripts/bench_workloads.py --only=fastmri --steps=5
@@ -38,9 +39,11 @@ from avgperf import spec  # pylint: disable=g-import-not-at-top
 from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
-BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'ogbg': 64}
-# Eval batches sized for a CPU (AlgoPerf's: 1,024, 2,048, 256 and 32,768).
-EVAL_BATCH = {'imagenet_resnet': 32, 'imagenet_vit': 32, 'fastmri': 16, 'ogbg': 1_024}
+BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'ogbg': 64,
+         'librispeech_conformer': 2}
+# Eval batches sized for a CPU (AlgoPerf's: 1,024, 2,048, 256, 32,768 and 256).
+EVAL_BATCH = {'imagenet_resnet': 32, 'imagenet_vit': 32, 'fastmri': 16, 'ogbg': 1_024,
+              'librispeech_conformer': 8}
 PIPELINE_BATCH = 32
 
 
@@ -71,6 +74,7 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
   weights = np.ones(batch_size, np.float32)
   if workload.name == 'fastmri':
     shape = (batch_size, 320, 320)
+    ones = np.ones(batch_size, np.float32)
     return {'inputs': rng.normal(size=shape).astype(np.float32),
             'targets': rng.normal(size=shape).astype(np.float32), 'weights': weights,
             'mean': np.zeros(batch_size, np.float32), 'std': np.ones(batch_size, np.float32),
@@ -80,8 +84,20 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
     budget, num_shards = workload.budget(batch_size)
     return next(graphs.eval_batches(graphs.bidirectional(
         molecules.molpcba_like(0, 2 * batch_size)), budget, num_shards))
+  if workload.name == 'librispeech_conformer':
+    return {**_librispeech_batch(rng, batch_size), 'weights': weights}
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
           'targets': rng.integers(0, 1000, batch_size).astype(np.int32), 'weights': weights}
+
+
+def _librispeech_batch(rng, batch_size: int) -> dict:
+  """Padded utterances of 10-20 s (LibriSpeech's typical lengths) with 60-200 tokens."""
+  from workloads.librispeech_conformer import input_pipeline as lip  # pylint: disable=g-import-not-at-top
+
+  rows = [lip.pad_example(rng.normal(0, 2_000, rng.integers(160_000, 320_000)).astype(np.int64),
+                          rng.integers(1, 1024, rng.integers(60, 200)))
+          for _ in range(batch_size)]
+  return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
 
 def _num_examples(batch: dict) -> int:
@@ -232,6 +248,21 @@ def _mock_molpcba(num_examples: int):
       as_dataset_fn=lambda *args, **kwargs: input_pipeline.as_tfds_dataset(graphs))
 
 
+def _write_librispeech(root: Path, num: int = 64) -> None:
+  """Preprocessed utterances of 10-20 s in AlgoPerf's layout, in every split's subsets."""
+  from workloads.librispeech_conformer import input_pipeline as lip  # pylint: disable=g-import-not-at-top
+
+  rng = np.random.default_rng(0)
+  for subset in sorted({s for subsets in lip.SUBSETS.values() for s in subsets}):
+    (root / subset).mkdir(parents=True)
+    ids = [f'{subset}-{i}' for i in range(num if subset == 'train-clean-100' else 1)]
+    for utterance in ids:
+      audio = rng.normal(0, 2_000, rng.integers(160_000, 320_000)).astype(np.int64)
+      np.save(root / subset / f'{utterance}_audio.npy', audio)
+      np.save(root / subset / f'{utterance}_targets.npy', rng.integers(1, 1024, 150, np.int32))
+    (root / f'{subset}.csv').write_text(',id\n' + ''.join(f'{i},{u}\n' for i, u in enumerate(ids)))
+
+
 def bench_pipeline(name: str, batches: int) -> float:
   """Training examples/s of the workload's input pipeline on mock data (ogbg: real graphs,
   after reading the split into memory)."""
@@ -247,6 +278,11 @@ def bench_pipeline(name: str, batches: int) -> float:
       start = time.perf_counter()
       graphs = sum(_num_examples(next(it)) for _ in range(batches))
       return graphs / (time.perf_counter() - start)
+  if name == 'librispeech_conformer':
+    with tempfile.TemporaryDirectory() as d:
+      _write_librispeech(Path(d))
+      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
+      return _examples_per_second(it, batches, PIPELINE_BATCH)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
       _write_fastmri(Path(d))

@@ -31,6 +31,21 @@ ogbg-molpcba (ogbg), public: TFDS downloads it from OGB (network access needed):
   builds `ogbg_molpcba:0.1.3` (350,343 train, 43,793 validation, 43,793 test molecules) under
   --data_dir and checks the split sizes. Then run with `--data_dir=~/data`.
 
+LibriSpeech (librispeech_conformer), from OpenSLR's LibriSpeech (SLR12) archives:
+
+    # ~/librispeech_raw holds train-clean-100.tar.gz, ..., test-clean.tar.gz (or the
+    # extracted LibriSpeech/<subset>/ folders)
+    python scripts/prepare_data.py librispeech --data_dir=~/data/librispeech \
+        --raw_dir=~/librispeech_raw
+
+  trains the SentencePiece tokenizer (unigram, 1,024 pieces, character coverage 1.0, on the
+  train-clean-100 transcripts) into `spm_model.vocab`, then writes per utterance
+  `<subset>/<id>_audio.npy` (int16-range samples as int64) and `<subset>/<id>_targets.npy`
+  (token ids with </s>), and one `<subset>.csv` of ids per subset, skipping transcripts over
+  256 characters and audio over 320,000 samples (20 s): AlgoPerf's layout, so data prepared
+  by AlgoPerf's script works as well. Archives are extracted into `<data_dir>/raw/` (about
+  60 GB, not needed afterwards). Needs `sentencepiece` and `soundfile` (FLAC).
+
 Every command takes `--dry_run` to print what it would do.
 """
 
@@ -153,6 +168,113 @@ def prepare_fastmri(data_dir: str, tar_dir: str | None, check_only: bool = False
   return found
 
 
+# --- LibriSpeech. ------------------------------------------------------------------------------
+
+LIBRISPEECH_SUBSETS = ('train-clean-100', 'train-clean-360', 'train-other-500', 'dev-clean',
+                       'dev-other', 'test-clean')
+# Utterances per subset in the corpus, and kept by the length filter per split (spec §5.3).
+LIBRISPEECH_RAW_COUNTS = {'train-clean-100': 28_539, 'train-clean-360': 104_014,
+                          'train-other-500': 148_688, 'dev-clean': 2_703, 'dev-other': 2_864,
+                          'test-clean': 2_620}
+LIBRISPEECH_KEPT = {('train-clean-100', 'train-clean-360', 'train-other-500'): 263_840,
+                    ('dev-clean', 'dev-other'): 5_348, ('test-clean',): 2_472}
+MAX_TRANSCRIPT_CHARACTERS = 256
+MAX_AUDIO_SAMPLES = 320_000
+
+
+def librispeech_subset_dir(raw_dir: Path, subset: str, extract_to: Path) -> Path:
+  """The folder of a subset's speakers: `<raw>/<subset>`, `<raw>/LibriSpeech/<subset>`, or
+  extracted from `<raw>/<subset>.tar.gz` into `extract_to`."""
+  for candidate in (raw_dir / subset, raw_dir / 'LibriSpeech' / subset,
+                    extract_to / 'LibriSpeech' / subset):
+    if candidate.is_dir():
+      return candidate
+  tarball = raw_dir / f'{subset}.tar.gz'
+  if not tarball.is_file():
+    raise FileNotFoundError(f'{raw_dir} has neither {subset}/ nor {subset}.tar.gz '
+                            '(OpenSLR 12)')
+  print(f'extracting {tarball} -> {extract_to}', flush=True)
+  with tarfile.open(tarball) as tar:
+    tar.extractall(extract_to, filter='data')
+  return extract_to / 'LibriSpeech' / subset
+
+
+def librispeech_utterances(subset_dir: Path):
+  """(id, transcript, flac path) of every utterance, by speaker, chapter and line order."""
+  for transcript_file in sorted(subset_dir.glob('*/*/*.trans.txt')):
+    with open(transcript_file, encoding='utf-8') as f:
+      for line in f:
+        utterance, text = line.strip().split(' ', maxsplit=1)
+        yield utterance, text, transcript_file.parent / f'{utterance}.flac'
+
+
+def _preprocess_utterance(out_dir: Path, tokenizer, utterance: str, text: str,
+                          audio_path: Path) -> bool:
+  """Writes one utterance's arrays unless the length filter drops it; whether it was kept."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import soundfile  # pylint: disable=g-import-not-at-top
+
+  if len(text) > MAX_TRANSCRIPT_CHARACTERS:
+    return False
+  audio, _ = soundfile.read(audio_path, dtype='int16')
+  if len(audio) > MAX_AUDIO_SAMPLES:
+    return False
+  np.save(out_dir / f'{utterance}_audio.npy', audio.astype(np.int64))
+  np.save(out_dir / f'{utterance}_targets.npy', np.asarray(tokenizer.encode(text), np.int32))
+  return True
+
+
+def preprocess_librispeech_subset(subset_dir: Path, data_dir: Path, subset: str, tokenizer,
+                                  workers: int = 8) -> tuple[int, int]:
+  """Writes a subset's kept utterances and its CSV of ids; returns (seen, kept)."""
+  import concurrent.futures  # pylint: disable=g-import-not-at-top
+  import csv  # pylint: disable=g-import-not-at-top
+
+  out_dir = data_dir / subset
+  out_dir.mkdir(parents=True, exist_ok=True)
+  utterances = list(librispeech_utterances(subset_dir))
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    kept = list(pool.map(lambda u: _preprocess_utterance(out_dir, tokenizer, *u), utterances))
+  with open(data_dir / f'{subset}.csv', 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['', 'id'])  # pandas' to_csv layout, as AlgoPerf's files have
+    ids = [u[0] for u, k in zip(utterances, kept) if k]
+    writer.writerows(enumerate(ids))
+  return len(utterances), len(ids)
+
+
+def prepare_librispeech(data_dir: str, raw_dir: str, subsets=LIBRISPEECH_SUBSETS,
+                        vocab_size: int = 1024, dry_run: bool = False,
+                        check_counts: bool = True,
+                        workers: int = 8) -> dict[str, tuple[int, int]]:
+  """Tokenizer, then every subset's arrays and CSV; returns {subset: (seen, kept)}."""
+  from workloads.librispeech_conformer import tokenizer as tok  # pylint: disable=g-import-not-at-top
+
+  data, raw = Path(data_dir).expanduser(), Path(raw_dir).expanduser()
+  extract_to = data / 'raw'
+  print(f'LibriSpeech {", ".join(subsets)} from {raw} -> {data}')
+  if dry_run:
+    return {}
+  dirs = {s: librispeech_subset_dir(raw, s, extract_to) for s in subsets}
+  model_path = data / tok.MODEL_FILE
+  transcripts = (text for _, text, _ in librispeech_utterances(dirs['train-clean-100']))
+  tok.train_sentencepiece(transcripts, str(model_path), vocab_size)
+  tokenizer = tok.SentencePieceTokenizer(str(model_path))
+  found = {}
+  for subset, subset_dir in dirs.items():
+    found[subset] = preprocess_librispeech_subset(subset_dir, data, subset, tokenizer, workers)
+    print(f'{subset}: {found[subset][1]} of {found[subset][0]} utterances kept', flush=True)
+  if check_counts:
+    for subset, (seen, _) in found.items():
+      if seen != LIBRISPEECH_RAW_COUNTS[subset]:
+        raise ValueError(f'{subset}: {seen} utterances; expected {LIBRISPEECH_RAW_COUNTS[subset]}')
+    for group, expected in LIBRISPEECH_KEPT.items():
+      kept = sum(found[s][1] for s in group if s in found)
+      if set(group) <= set(found) and kept != expected:
+        raise ValueError(f'{"+".join(group)}: {kept} utterances kept; expected {expected}')
+  return found
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   sub = parser.add_subparsers(dest='dataset', required=True)
@@ -166,13 +288,20 @@ def main(argv=None) -> int:
   fastmri.add_argument('--check_only', action='store_true')
   ogbg = sub.add_parser('ogbg', help='ogbg-molpcba via TFDS (downloads)')
   ogbg.add_argument('--data_dir', required=True, help='the TFDS data folder to fill')
-  for p in (imagenet, fastmri, ogbg):
+  librispeech = sub.add_parser('librispeech', help='LibriSpeech 960h as arrays, and tokenizer')
+  librispeech.add_argument('--data_dir', required=True, help='gets <subset>/, <subset>.csv')
+  librispeech.add_argument('--raw_dir', required=True,
+                           help='folder with <subset>.tar.gz or the extracted subsets')
+  librispeech.add_argument('--workers', type=int, default=8, help='threads decoding FLAC')
+  for p in (imagenet, fastmri, ogbg, librispeech):
     p.add_argument('--dry_run', action='store_true')
   args = parser.parse_args(argv)
   if args.dataset == 'imagenet':
     prepare_imagenet(os.path.expanduser(args.data_dir), args.manual_dir, args.dry_run)
   elif args.dataset == 'ogbg':
     prepare_ogbg(os.path.expanduser(args.data_dir), args.dry_run)
+  elif args.dataset == 'librispeech':
+    prepare_librispeech(args.data_dir, args.raw_dir, dry_run=args.dry_run, workers=args.workers)
   else:
     prepare_fastmri(args.data_dir, args.tar_dir, args.check_only, args.dry_run)
   return 0

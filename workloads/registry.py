@@ -26,6 +26,10 @@ _WORKLOADS: dict[str, str] = {
     'imagenet_vit_small': 'workloads.imagenet_vit.small:ImagenetVitSmallWorkload',
     'ogbg': 'workloads.ogbg.workload:OgbgWorkload',
     'ogbg_small': 'workloads.ogbg.small:OgbgSmallWorkload',
+    'librispeech_conformer':
+        'workloads.librispeech_conformer.workload:LibriSpeechConformerWorkload',
+    'librispeech_conformer_small':
+        'workloads.librispeech_conformer.small:LibriSpeechConformerSmallWorkload',
 }
 
 

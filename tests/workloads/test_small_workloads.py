@@ -29,6 +29,8 @@ def _count(tree) -> int:
     ('imagenet_resnet_small', 509_946, 4_832),
     ('imagenet_vit_small', 464_074, 0),
     ('fastmri_small', 484_817, 0),
+    # §5.6's 329,120 with 14 output tokens instead of 256: minus 64 * 242 + 242
+    ('librispeech_conformer_small', 313_390, 256),
 ])
 def test_small_models_are_the_same_code_at_small_sizes(name, params, state):
   p, s = registry.get(name).abstract_init()
@@ -136,4 +138,6 @@ def test_baseline_reaches_the_small_target(name, tmp_path):
   assert record['status'] == 'reached_target', record
   assert record['global_step'] <= registry.get(name).step_hint
   facts = workload_configs.facts(name)
-  assert record['final_metrics'][f'validation/{facts.metric}'] >= facts.validation_target
+  value = record['final_metrics'][f'validation/{facts.metric}']
+  assert value >= facts.validation_target if facts.mode == 'max' else (
+      value <= facts.validation_target)
