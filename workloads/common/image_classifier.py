@@ -44,11 +44,10 @@ class ImageClassifierWorkload(ClassificationWorkload):
                                dropout_rate=dropout_rate, rngs=rngs), model_state
     variables = {'params': params, 'batch_stats': model_state}
     running = spec.uses_running_average(update_batch_norm, use_running_average_bn)
-    if update_batch_norm:
-      logits, new_vars = self._model.apply(variables, inputs, train=train,
-                                           dropout_rate=dropout_rate, rngs=rngs,
-                                           use_running_average_bn=running,
-                                           mutable=['batch_stats'])
-      return logits, new_vars['batch_stats']
-    return self._model.apply(variables, inputs, train=train, dropout_rate=dropout_rate,
-                             rngs=rngs, use_running_average_bn=running), model_state
+    if running:  # the statistics are read, not written
+      return self._model.apply(variables, inputs, train=train, dropout_rate=dropout_rate,
+                               rngs=rngs, use_running_average_bn=True), model_state
+    logits, new_vars = self._model.apply(variables, inputs, train=train,
+                                         dropout_rate=dropout_rate, rngs=rngs,
+                                         use_running_average_bn=False, mutable=['batch_stats'])
+    return logits, new_vars['batch_stats'] if update_batch_norm else model_state

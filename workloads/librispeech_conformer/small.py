@@ -50,6 +50,7 @@ class LibriSpeechConformerSmallWorkload(ConformerWorkload):
                            num_attention_heads=4, num_encoder_layers=2, use_frontend=False,
                            batch_norm_momentum=0.99)
   input_shape = (SPEECH.max_frames, SPEECH.num_bins)
+  target_length = SPEECH.max_tokens
   num_train_examples = SPLIT_SIZES['train']
   num_validation_examples = SPLIT_SIZES['validation']
   num_test_examples = SPLIT_SIZES['test']

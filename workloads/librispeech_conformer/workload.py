@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from avgperf import spec
+from avgperf.errors import UsageError
+from workloads.common import tf_data
 from workloads.common.facts import from_configs
 from workloads.librispeech_conformer import ctc
 from workloads.librispeech_conformer.model import Conformer, ConformerConfig
@@ -38,9 +41,27 @@ class ConformerWorkload(spec.Workload):
   loss_type = spec.LossType.CTC_LOSS
   config: ConformerConfig = ConformerConfig()
   input_shape: tuple[int, ...] = (AUDIO_LENGTH,)
+  target_length: int = 256  # padded length of a transcript's token ids
 
   def __init__(self):
     self._model = Conformer(self.config)
+
+  def synthetic_batch(self, batch_size, seed=0):
+    """Random utterances of half to full length, random transcripts of 10 to 40% of
+    `target_length` tokens, padded as the pipelines pad them."""
+    rng = np.random.default_rng(seed)
+    frames = self.input_shape[0]
+    lengths = rng.integers(frames // 2, frames + 1, batch_size)
+    input_paddings = (np.arange(frames) >= lengths[:, None]).astype(np.float32)
+    keep = (1.0 - input_paddings).reshape(
+        input_paddings.shape + (1,) * (len(self.input_shape) - 1))
+    inputs = rng.normal(size=(batch_size, *self.input_shape)).astype(np.float32) * keep
+    tokens = rng.integers(self.target_length // 10, self.target_length * 2 // 5, batch_size)
+    target_paddings = (np.arange(self.target_length) >= tokens[:, None]).astype(np.float32)
+    targets = rng.integers(1, self.config.vocab_size, (batch_size, self.target_length))
+    return {'inputs': inputs, 'input_paddings': input_paddings,
+            'targets': (targets * (1 - target_paddings)).astype(np.int32),
+            'target_paddings': target_paddings, 'weights': np.ones(batch_size, np.float32)}
 
   def init_model_fn(self, rng):
     init = jax.jit(functools.partial(self._model.init, train=False))
@@ -131,6 +152,21 @@ class LibriSpeechConformerWorkload(ConformerWorkload):
   num_validation_examples = 5_348
   num_test_examples = 2_472
   eval_batch_size = 256
+
+  def check_data(self, data_dir):
+    from workloads.librispeech_conformer import input_pipeline  # pylint: disable=g-import-not-at-top
+    from workloads.librispeech_conformer import tokenizer  # pylint: disable=g-import-not-at-top
+
+    tf_data.require_packages(self.name, 'tensorflow', 'sentencepiece')
+    command = (f'`python scripts/prepare_data.py librispeech --data_dir={data_dir or "DIR"} '
+               '--raw_dir=...`')
+    if data_dir is None:
+      raise UsageError(f'{self.name} needs --data_dir, the folder made by {command}')
+    needed = [tokenizer.MODEL_FILE] + [f'{subset}.csv' for subsets in
+                                       input_pipeline.SUBSETS.values() for subset in subsets]
+    missing = [f for f in needed if not (Path(data_dir).expanduser() / f).is_file()]
+    if missing:
+      raise UsageError(f'{data_dir} lacks {", ".join(missing)}; make them with {command}')
 
   def tokenizer(self, data_dir):
     from workloads.librispeech_conformer import tokenizer  # pylint: disable=g-import-not-at-top
