@@ -20,6 +20,7 @@ from workloads.criteo1tb import embedding
 from workloads.criteo1tb.model import DlrmSmall
 from workloads.criteo1tb.parsing import NUM_CATEGORICAL, NUM_DENSE
 
+
 def sigmoid_binary_cross_entropy(label_batch, logits_batch,
                                  mask_batch=None) -> spec.LossFnOutput:
   """Per example -[y log sigmoid(z) + (1 - y) log sigmoid(-z)]; masked examples count 0."""
@@ -34,6 +35,7 @@ def sigmoid_binary_cross_entropy(label_batch, logits_batch,
   per_example = per_example * mask_batch
   return {'summed': per_example.sum(), 'n_valid_examples': mask_batch.sum(),
           'per_example': per_example}
+
 
 class DlrmWorkload(spec.Workload):
   """DLRM-small's model, loss and metric; shared by the full-size workload and its sibling.
@@ -98,6 +100,7 @@ class DlrmWorkload(spec.Workload):
     logits, _ = self.model_fn(params, batch, model_state, spec.ForwardPassMode.EVAL, rng,
                               update_batch_norm=False)
     return {'loss': self.loss_fn(batch['targets'], logits, batch['weights'])['summed']}
+
 
 @from_configs
 class Criteo1TbWorkload(DlrmWorkload):
