@@ -16,6 +16,8 @@ _WORKLOADS: dict[str, tuple[str, str, dict]] = {
     'imagenet_vit_small': ('workloads.imagenet_vit.small', 'ImagenetVitSmallWorkload', {}),
     'fastmri': ('workloads.fastmri.workload', 'FastMRIWorkload', {}),
     'fastmri_small': ('workloads.fastmri.small', 'FastMRISmallWorkload', {}),
+    'criteo1tb': ('workloads.criteo1tb.workload', 'Criteo1TbWorkload', {}),
+    'criteo1tb_small': ('workloads.criteo1tb.small', 'Criteo1TbSmallWorkload', {}),
 }
 
 
