@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 
 from workloads.criteo1tb.parsing import NEWLINE, NUM_CATEGORICAL, NUM_DENSE, TAB, VOCAB_SIZES
 
 MAX_CARDINALITY = 2_000
+CHUNK_LINES = 65_536  # lines are made (and their randomness drawn) this many at a time
 LATENT_DIM = 4
 NUM_INTERACTING_PAIRS = 12
 ZIPF_EXPONENT = 1.1
@@ -151,11 +153,14 @@ def _tsv(model: ClickModel, clicks, indices, counts) -> bytes:
   return _join_fields(fields)
 
 
-def click_log(model_seed: int, lines_seed: int, num_lines: int) -> tuple[bytes, np.ndarray]:
-  """`num_lines` TSV lines of data set `model_seed`, and their true click probabilities."""
+def click_log(model_seed: int, lines_seed: int, num_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
+  """`num_lines` TSV lines of data set `model_seed`, in chunks of `CHUNK_LINES` lines: each
+  chunk's TSV bytes and its lines' true click probabilities."""
   model = click_model(model_seed)
-  rng = np.random.default_rng([model_seed, lines_seed])
-  indices, counts = _draw(model, num_lines, rng)
-  probabilities = 1.0 / (1.0 + np.exp(-click_logits(model, indices, counts)))
-  clicks = rng.random(num_lines) < probabilities
-  return _tsv(model, clicks, indices, counts), probabilities
+  for chunk, start in enumerate(range(0, num_lines, CHUNK_LINES)):
+    n = min(CHUNK_LINES, num_lines - start)
+    rng = np.random.default_rng([model_seed, lines_seed, chunk])
+    indices, counts = _draw(model, n, rng)
+    probabilities = 1.0 / (1.0 + np.exp(-click_logits(model, indices, counts)))
+    clicks = rng.random(n) < probabilities
+    yield _tsv(model, clicks, indices, counts), probabilities
