@@ -15,7 +15,7 @@ from configs import workloads as workload_configs
 from workloads import registry
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ('imagenet_resnet_small', 'imagenet_vit_small', 'fastmri_small')
+SMALL = ('imagenet_resnet_small', 'imagenet_vit_small', 'fastmri_small', 'criteo1tb_small')
 
 
 def _count(tree) -> int:
@@ -28,6 +28,7 @@ def _count(tree) -> int:
     ('imagenet_resnet_small', 509_946, 4_832),
     ('imagenet_vit_small', 464_074, 0),
     ('fastmri_small', 484_817, 0),
+    ('criteo1tb_small', 2_321_505, 0),
 ])
 def test_small_models_are_the_same_code_at_small_sizes(name, params, state):
   p, s = registry.get(name).abstract_init()
@@ -49,7 +50,7 @@ print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tensor
 
 
 def test_small_workloads_and_listing_never_import_tensorflow():
-  code = _NO_TF % (SMALL + ('imagenet_resnet', 'imagenet_vit', 'fastmri'), SMALL)
+  code = _NO_TF % (SMALL + ('imagenet_resnet', 'imagenet_vit', 'fastmri', 'criteo1tb'), SMALL)
   out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
                        check=True, timeout=300)
   assert out.stdout.strip().splitlines()[-1] == '[]'

@@ -4,12 +4,13 @@ feature interactions.
 A line holds a click label, 13 integer counts and 26 categorical values (8 hex digits), as
 in the Criteo logs, with missing fields left empty. Column c has min(VOCAB_SIZES[c], 2,000)
 values, drawn with Zipfian frequencies. The hidden click model is a logistic model with
-  * a bias (setting the click rate near 25%),
+  * a bias (the click rate is about 29%),
   * a main effect per categorical value,
   * factorised pairwise interactions <u_c[v], u_c'[v']> between chosen pairs of columns,
   * a linear effect of the log counts, and an interaction of the counts with one column,
 so that DLRM's dot interactions have something to find. Everything is a function of the
-model seed (the data set) and of the line stream's seed (the split).
+model seed (the data set) and of the line stream's seed (the split). On 50,000 lines the
+hidden probabilities score a BCE of 0.481, the click rate alone 0.598.
 """
 
 from __future__ import annotations
@@ -141,7 +142,8 @@ def _join_fields(fields: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
 
 def _tsv(model: ClickModel, clicks, indices, counts) -> bytes:
   n = len(clicks)
-  fields = [(np.where(clicks, ord('1'), ord('0')).astype(np.uint8)[:, None], np.ones((n, 1), bool))]
+  label = np.where(clicks, ord('1'), ord('0')).astype(np.uint8)[:, None]
+  fields = [(label, np.ones((n, 1), bool))]
   text, mask = _ascii_integers(np.nan_to_num(counts, nan=0).astype(np.int64).ravel())
   text, mask = text.reshape(n, NUM_DENSE, -1), mask.reshape(n, NUM_DENSE, -1)
   mask &= ~np.isnan(counts)[:, :, None]
@@ -153,7 +155,8 @@ def _tsv(model: ClickModel, clicks, indices, counts) -> bytes:
   return _join_fields(fields)
 
 
-def click_log(model_seed: int, lines_seed: int, num_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
+def click_log(model_seed: int, lines_seed: int,
+              num_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
   """`num_lines` TSV lines of data set `model_seed`, in chunks of `CHUNK_LINES` lines: each
   chunk's TSV bytes and its lines' true click probabilities."""
   model = click_model(model_seed)
