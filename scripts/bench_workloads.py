@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -243,6 +244,19 @@ def bench_pipeline(name: str, batches: int) -> float:
     return _examples_per_second(it, batches, size)
 
 
+def bench_criteo_eval_pipeline(batches: int) -> float:
+  """Examples/s of Criteo's eval pipeline (validation, several files read at once)."""
+  from workloads.criteo1tb import input_pipeline  # pylint: disable=g-import-not-at-top
+
+  size, lines = PIPELINE_BATCH['criteo1tb'], 4 * 65_536
+  with tempfile.TemporaryDirectory() as d:
+    _write_criteo(Path(d))
+    for part in range(20, 23):  # four validation files in all
+      shutil.copy(Path(d) / 'day_23_19', Path(d) / f'day_23_{part}')
+    it = input_pipeline.eval_iterator(d, 'validation', size, lines)
+    return _examples_per_second(it, min(batches, lines // size - 1), size)
+
+
 # --- criteo1tb: the embedding table. ------------------------------------------------------------
 
 def bench_criteo_table(batch_size: int, steps: int) -> dict:
@@ -365,6 +379,10 @@ def main(argv=None) -> int:
           f'{eval_rate:10.1f} | {pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}',
           flush=True)
     if name == 'criteo1tb':
+      if not args.skip_pipelines:
+        rate = bench_criteo_eval_pipeline(args.batches)
+        print(f'  eval pipeline (TSV, {PIPELINE_BATCH[name]} lines a batch): {rate:.0f} ex/s, '
+              f'{rate / cores:.0f} per core', flush=True)
       table = bench_criteo_table(BATCH[name], args.steps)
       print(f'  of the step: table lookup (forward and backward) {table["lookup_s"]:.3f} s '
             f'({table["lookup_s"] / result["seconds"]:.0%}), AdamW update of the table '

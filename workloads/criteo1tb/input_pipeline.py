@@ -73,6 +73,8 @@ def parse_lines(lines):
   dense = [tf.math.log(tf.nn.relu(f) + 1.0) for f in fields[1:1 + NUM_DENSE]]
   ids = [tf.strings.to_hash_bucket_fast(f + str(column), vocab)
          for column, (f, vocab) in enumerate(zip(fields[1 + NUM_DENSE:], VOCAB_SIZES))]
+  # The ids travel as float32 (rounded above 2**24), as in AlgoPerf, whose published targets
+  # were set with them (spec §13.6).
   inputs = tf.concat([tf.stack(dense, axis=1), tf.cast(tf.stack(ids, axis=1), tf.float32)],
                      axis=1)
   return {'inputs': inputs, 'targets': fields[0]}

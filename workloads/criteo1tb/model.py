@@ -20,7 +20,8 @@ DROPOUT_RATE = 0.0
 
 def dot_interactions(features: jax.Array) -> jax.Array:
   """(B, F, D) -> (B, F (F + 1) / 2): every pairwise dot product, the upper triangle of the
-  F x F Gram matrix row by row, diagonal included (each feature with itself)."""
+  F x F Gram matrix row by row, diagonal included (each feature with itself, as in AlgoPerf:
+  the top MLP's input width, 506, and so the parameter count depend on it)."""
   gram = jnp.einsum('bfd,bgd->bfg', features, features)
   rows, cols = np.triu_indices(features.shape[1])
   return gram[:, rows, cols]
@@ -52,6 +53,7 @@ class DlrmSmall(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool, dropout_rate=DROPOUT_RATE) -> jax.Array:
     dense, categorical = x[:, :NUM_DENSE_FEATURES], x[:, NUM_DENSE_FEATURES:]
+    # AlgoPerf's second hashing: the float ids (already rounded, spec §13.6) mod the table.
     ids = categorical.astype(jnp.int32) % self.vocab_size
 
     bottom = dense

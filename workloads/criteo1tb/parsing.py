@@ -197,6 +197,8 @@ def _parse_chunk(buf: np.ndarray) -> dict[str, np.ndarray]:
   fingerprints = fingerprint64_words(*_categorical_words(
       buf, starts[:, 1 + NUM_DENSE:], ends[:, 1 + NUM_DENSE:])).reshape(-1, NUM_CATEGORICAL)
   ids = fingerprints % _u64(VOCAB_SIZES)
+  # The ids as float32, rounded above 2**24, as in AlgoPerf: its published targets were set
+  # with these ids (spec §13.6).
   return {'inputs': np.concatenate([dense, ids.astype(np.float32)], axis=1),
           'targets': numbers[:, 0]}
 
