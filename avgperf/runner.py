@@ -207,7 +207,8 @@ class _Trial:
     rng = jax.random.PRNGKey(config.rng_seed)
     init_rng, opt_rng, self.data_rng, loop_rng, self.eval_rng = jax.random.split(rng, 5)
     params, model_state = workload.init_model_fn(init_rng)
-    self.params, self.model_state = sharding.replicate((params, model_state))
+    self.params = sharding.place_params(params, workload.param_partition_specs())
+    self.model_state = sharding.replicate(model_state)
     self.param_types = workload.model_params_types
     self.opt_state = sharding.replicate_unplaced(submission.init_optimizer_state(
         workload, self.params, self.model_state, self.hyperparameters, opt_rng))

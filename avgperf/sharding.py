@@ -1,4 +1,5 @@
-"""Data parallelism over all devices: one mesh axis, the batch sharded, params replicated.
+"""Data parallelism over all devices: one mesh axis, the batch sharded, params replicated
+unless the workload lays some out otherwise (`Workload.param_partition_specs`).
 
 Also offers the helpers that AlgoPerf's JAX submissions call (`get_replicate_sharding`,
 `get_batch_dim_sharding`, `shard_along_batch_dim`, `replicate`), so that such a module runs
@@ -36,6 +37,16 @@ def get_batch_dim_sharding() -> NamedSharding:
 def replicate(tree):
   """Puts every array of `tree` on all devices."""
   return jax.device_put(tree, get_replicate_sharding())
+
+
+def place_params(tree, partition_specs=None):
+  """Puts the params on the mesh: replicated, or as `partition_specs` says (a pytree of
+  PartitionSpec like `tree`, naming BATCH_AXIS for an axis split over all devices)."""
+  if partition_specs is None:
+    return replicate(tree)
+  mesh = get_mesh()
+  return jax.tree.map(lambda x, spec: jax.device_put(x, NamedSharding(mesh, spec)), tree,
+                      partition_specs)
 
 
 def replicate_unplaced(tree):

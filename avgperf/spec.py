@@ -196,6 +196,16 @@ class Workload(abc.ABC):
     return param_types_from_names(params)
 
   # The model.
+  def param_partition_specs(self) -> Any | None:
+    """How the runner lays the params out over its one-axis mesh of all devices.
+
+    None (the default): every param replicated. Otherwise a pytree like the params of
+    `jax.sharding.PartitionSpec`, where `PartitionSpec(sharding.BATCH_AXIS)` splits a
+    param's first axis over the devices (DLRM's embedding table); `model_fn` must then
+    compute correctly on params laid out so, and `init_model_fn` may return them so.
+    """
+    return None
+
   @abc.abstractmethod
   def init_model_fn(self, rng: RandomState) -> tuple[ParameterContainer, ModelAuxiliaryState]:
     """Returns freshly initialised (params, model_state)."""

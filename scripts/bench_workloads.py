@@ -1,5 +1,5 @@
-"""How fast the full-size workloads train on this machine, and whether their input pipelines
-keep up.
+"""How fast the full-size workloads train and evaluate on this machine, and whether their
+input pipelines keep up.
 
 For each full-size model at a small batch: the median time of a jitted train step (forward,
 backward, AdamW, buffers donated), its FLOPs (XLA's cost analysis of the compiled step) and
@@ -8,11 +8,18 @@ examples/s of its jitted `eval_batch` at a larger batch (ogbg: also the host's m
 split's worth of rows). For each input
 pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
 `tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
-folder; LibriSpeech: preprocessed utterances of 10-20 s): examples/s in all and per CPU
+folder; LibriSpeech: preprocessed utterances of 10-20 s; Criteo: TSV day files of synthetic
+click-log lines): examples/s in all and per CPU
 core, next to the examples/s the model consumes here and the rate AlgoPerf's step hint and
 budget imply (step_hint x batch / budget).
 
-    python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores)
+criteo1tb also gets the share of its step spent in the embedding lookup (forward and
+backward) and in the optimizer's update of the table, and, in a process with 4 CPU
+devices, the lookup with the table split by rows over them (the workload's shard_map),
+left to GSPMD, and replicated (AlgoPerf's layout). The full model needs about 12 GB of
+memory.
+
+    python scripts/bench_workloads.py                 # everything (about 10 minutes on 2 cores)
     python scripts/bench_workloads.py --only=fastmri --steps=5
     python scripts/bench_workloads.py --only=ogbg --skip_pipelines
 """
@@ -20,8 +27,11 @@ budget imply (step_hint x batch / budget).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,15 +45,16 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import optax  # pylint: disable=g-import-not-at-top
 
+from avgperf import sharding  # pylint: disable=g-import-not-at-top
 from avgperf import spec  # pylint: disable=g-import-not-at-top
 from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
 BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'ogbg': 64,
-         'librispeech_conformer': 2}
+         'librispeech_conformer': 2, 'criteo1tb': 256}
 # Eval batches sized for a CPU (AlgoPerf's: 1,024, 2,048, 256, 32,768 and 256).
 EVAL_BATCH = {'imagenet_resnet': 32, 'imagenet_vit': 32, 'fastmri': 16, 'ogbg': 1_024,
-              'librispeech_conformer': 8}
+              'librispeech_conformer': 8, 'criteo1tb': 8192}
 PIPELINE_BATCH = 32
 
 
@@ -86,6 +97,11 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
         molecules.molpcba_like(0, 2 * batch_size)), budget, num_shards))
   if workload.name == 'librispeech_conformer':
     return {**_librispeech_batch(rng, batch_size), 'weights': weights}
+  if workload.name == 'criteo1tb':
+    counts = np.log1p(rng.integers(0, 1000, (batch_size, 13)))
+    ids = rng.integers(0, 40_000_000, (batch_size, 26))
+    return {'inputs': np.concatenate([counts, ids], axis=1).astype(np.float32),
+            'targets': rng.integers(0, 2, batch_size).astype(np.float32), 'weights': weights}
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
           'targets': rng.integers(0, 1000, batch_size).astype(np.int32), 'weights': weights}
 
@@ -115,13 +131,18 @@ def _flops(compiled) -> float:
   return float(cost.get('flops', float('nan')))
 
 
+def _init(workload):
+  params, model_state = workload.init_model_fn(jax.random.PRNGKey(0))
+  return sharding.place_params(params, workload.param_partition_specs()), model_state
+
+
 def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
   """Median seconds of one train step, and its FLOPs."""
   workload = registry.get(name)
-  params, model_state = workload.init_model_fn(jax.random.PRNGKey(0))
+  params, model_state = _init(workload)
   tx = optax.adamw(1e-3, weight_decay=0.01)
   opt_state = tx.init(params)
-  batch = jax.device_put(_synthetic_batch(workload, batch_size))
+  batch = sharding.place_batch(_synthetic_batch(workload, batch_size))
 
   def step(params, model_state, opt_state, batch, rng):
     def loss_fn(p):
@@ -263,6 +284,17 @@ def _write_librispeech(root: Path, num: int = 64) -> None:
     (root / f'{subset}.csv').write_text(',id\n' + ''.join(f'{i},{u}\n' for i, u in enumerate(ids)))
 
 
+def _write_criteo(root: Path, lines_per_file: int = 65_536) -> None:
+  """Criteo-format day files of synthetic click-log lines: two training files, and day 23's
+  first validation and test files."""
+  from workloads.criteo1tb import synthetic  # pylint: disable=g-import-not-at-top
+
+  for seed, name in enumerate(('day_0_00', 'day_0_01', 'day_23_00', 'day_23_19')):
+    with open(root / name, 'wb') as f:
+      for tsv, _ in synthetic.click_log(0, seed, lines_per_file):
+        f.write(tsv)
+
+
 def bench_pipeline(name: str, batches: int) -> float:
   """Training examples/s of the workload's input pipeline on mock data (ogbg: real graphs,
   after reading the split into memory)."""
@@ -283,17 +315,130 @@ def bench_pipeline(name: str, batches: int) -> float:
       _write_librispeech(Path(d))
       it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
       return _examples_per_second(it, batches, PIPELINE_BATCH)
+  if name == 'criteo1tb':
+    with tempfile.TemporaryDirectory() as d:
+      _write_criteo(Path(d))
+      it = workload.input_iterator('train', rng, 4096, data_dir=d)
+      return _examples_per_second(it, batches, 4096)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
-      _write_fastmri(Path(d))
-      workload.num_train_examples = 32
-      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
-      return _examples_per_second(it, batches, PIPELINE_BATCH)
+      if name == 'fastmri':
+        _write_fastmri(Path(d))
+        workload.num_train_examples = 32
+      else:
+        _write_criteo(Path(d))
+      it = workload.input_iterator('train', rng, size, data_dir=d)
+      return _examples_per_second(it, batches, size)
   num = 512
   workload.num_train_examples = num
   with _mock_imagenet(num):
-    it = workload.input_iterator('train', rng, PIPELINE_BATCH)
-    return _examples_per_second(it, batches, PIPELINE_BATCH)
+    it = workload.input_iterator('train', rng, size)
+    return _examples_per_second(it, batches, size)
+
+
+def bench_criteo_eval_pipeline(batches: int) -> float:
+  """Examples/s of Criteo's eval pipeline (validation, several files read at once)."""
+  from workloads.criteo1tb import input_pipeline  # pylint: disable=g-import-not-at-top
+
+  size, lines = 4096, 4 * 65_536
+  with tempfile.TemporaryDirectory() as d:
+    _write_criteo(Path(d))
+    for part in range(20, 23):  # four validation files in all
+      shutil.copy(Path(d) / 'day_23_19', Path(d) / f'day_23_{part}')
+    it = input_pipeline.eval_iterator(d, 'validation', size, lines)
+    return _examples_per_second(it, min(batches, lines // size - 1), size)
+
+
+# --- criteo1tb: the embedding table. ------------------------------------------------------------
+
+def bench_criteo_table(batch_size: int, steps: int) -> dict:
+  """Seconds of the full-size table's lookup (forward and backward, which scatters into a
+  table-sized gradient) and of AdamW's update of the table alone, at `batch_size`."""
+  from workloads.criteo1tb import embedding  # pylint: disable=g-import-not-at-top
+
+  workload = registry.get('criteo1tb')
+  params, _ = _init(workload)
+  table = params.pop('embedding_table')
+  del params
+  batch = _synthetic_batch(workload, batch_size)
+  ids = jnp.asarray(batch['inputs'][:, 13:].astype(np.int32) % workload.vocab_size)
+  cotangent = jnp.ones((batch_size, 26, workload.embed_dim), jnp.float32)
+  lookup = embedding.row_sharded_lookup(sharding.get_mesh(), sharding.BATCH_AXIS)
+
+  @jax.jit
+  def lookup_both_ways(t):
+    rows, vjp = jax.vjp(lambda t: lookup(t, ids), t)
+    return rows, vjp(cotangent)[0]
+
+  jax.block_until_ready(lookup_both_ways(table))
+  lookup_s = _median_seconds(lambda: lookup_both_ways(table), steps)
+  tx = optax.adamw(1e-3, weight_decay=0.01)
+  state = [table, tx.init(table)]
+
+  @functools.partial(jax.jit, donate_argnums=(0, 1))
+  def update(t, opt_state, grads):
+    updates, opt_state = tx.update(grads, opt_state, t)
+    return optax.apply_updates(t, updates), opt_state
+
+  grads = jnp.full_like(table, 1e-3)
+
+  def run():
+    state[0], state[1] = update(state[0], state[1], grads)
+    return state[0]
+
+  jax.block_until_ready(run())
+  return {'lookup_s': lookup_s, 'update_s': _median_seconds(run, steps)}
+
+
+_SHARDED_LOOKUP = r"""
+import os, re, statistics, sys, time
+os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=4'
+import jax, jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec as P
+from avgperf import sharding
+from workloads.criteo1tb import embedding
+vocab, dim, batch, steps = map(int, sys.argv[1:])
+mesh, axis = sharding.get_mesh(), sharding.BATCH_AXIS
+split = NamedSharding(mesh, P(axis, None))
+table = jax.jit(lambda k: jax.random.uniform(k, (vocab, dim)), out_shardings=split)(
+    jax.random.PRNGKey(0))
+ids = jax.device_put(jax.random.randint(jax.random.PRNGKey(1), (batch, 26), 0, vocab),
+                     NamedSharding(mesh, P(axis)))
+cotangent = jax.device_put(jnp.ones((batch, 26, dim)), NamedSharding(mesh, P(axis)))
+def gspmd(t, i):
+  rows = embedding.take_rows(t, i)
+  return jax.lax.with_sharding_constraint(rows, NamedSharding(mesh, P(axis)))
+cases = [('split, shard_map (ours)', embedding.row_sharded_lookup(mesh, axis), table),
+         ('split, left to GSPMD', gspmd, table),
+         ('replicated (AlgoPerf)', embedding.take_rows,
+          jax.device_put(table, NamedSharding(mesh, P())))]
+for name, lookup, t in cases:
+  def both_ways(t, i, c):
+    rows, vjp = jax.vjp(lambda t: lookup(t, i), t)
+    return rows, vjp(c)[0]
+  compiled = jax.jit(both_ways).lower(t, ids, cotangent).compile()
+  moved = re.findall(r'= (\([^)]*\)|\S+) (all-gather|all-reduce|reduce-scatter|all-to-all)\(',
+                     compiled.as_text())
+  jax.block_until_ready(compiled(t, ids, cotangent))
+  times = []
+  for _ in range(steps):
+    start = time.perf_counter()
+    _, grad = jax.block_until_ready(compiled(t, ids, cotangent))
+    times.append(time.perf_counter() - start)
+  per_device = t.addressable_shards[0].data.nbytes + grad.addressable_shards[0].data.nbytes
+  print(f'  {name:24s} {1e3 * statistics.median(times):9.1f} ms  table+grad per device '
+        f'{per_device / 2**20:7.0f} MiB  collectives: '
+        + ', '.join(f'{op} {shape}' for shape, op in moved), flush=True)
+"""
+
+
+def bench_sharded_lookup(vocab: int, dim: int, batch_size: int, steps: int) -> None:
+  """Prints the lookup (forward and backward) on 4 CPU devices, three ways."""
+  print(f'criteo1tb lookup, forward and backward, on 4 CPU devices: table {vocab} x {dim}, '
+        f'global batch {batch_size}', flush=True)
+  subprocess.run([sys.executable, '-c', _SHARDED_LOOKUP, str(vocab), str(dim),
+                  str(batch_size), str(steps)], check=True,
+                 cwd=Path(__file__).resolve().parent.parent)
 
 
 def main(argv=None) -> int:
@@ -302,6 +447,8 @@ def main(argv=None) -> int:
   parser.add_argument('--steps', type=int, default=10, help='timed train steps per model')
   parser.add_argument('--batches', type=int, default=20, help='timed pipeline batches')
   parser.add_argument('--skip_pipelines', action='store_true')
+  parser.add_argument('--lookup_vocab', type=int, default=1 << 20,
+                      help='table rows for the 4-device lookup comparison')
   args = parser.parse_args(argv)
   names = [args.only] if args.only else list(BATCH)
   cores = os.cpu_count()
@@ -326,10 +473,22 @@ def main(argv=None) -> int:
     if name == 'ogbg':
       print(f'ogbg: mean AP on the host over 43,793 graphs x 128 tasks: '
             f'{bench_ogbg_map():.2f} s per split', flush=True)
+    if name == 'criteo1tb':
+      if not args.skip_pipelines:
+        rate = bench_criteo_eval_pipeline(args.batches)
+        print(f'  eval pipeline (TSV, 4096 lines a batch): {rate:.0f} ex/s, '
+              f'{rate / cores:.0f} per core', flush=True)
+      table = bench_criteo_table(BATCH[name], args.steps)
+      print(f'  of the step: table lookup (forward and backward) {table["lookup_s"]:.3f} s '
+            f'({table["lookup_s"] / result["seconds"]:.0%}), AdamW update of the table '
+            f'{table["update_s"]:.3f} s ({table["update_s"] / result["seconds"]:.0%})',
+            flush=True)
   print('model ex/s: training examples per second of the step above (ogbg: real graphs), on '
         'this machine; eval ex/s: the same for eval_batch at the eval batch. AlgoPerf ex/s: '
         'step_hint x baseline batch / max_allowed_runtime_sec, the rate the baseline consumes '
         'on the reference hardware (8x V100).')
+  if 'criteo1tb' in names:
+    bench_sharded_lookup(args.lookup_vocab, 128, 4096, args.steps)
   return 0
 
 

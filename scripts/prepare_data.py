@@ -46,12 +46,23 @@ LibriSpeech (librispeech_conformer), from OpenSLR's LibriSpeech (SLR12) archives
   by AlgoPerf's script works as well. Archives are extracted into `<data_dir>/raw/` (about
   60 GB, not needed afterwards). Needs `sentencepiece` and `soundfile` (FLAC).
 
+Criteo 1TB click logs (criteo1tb), from Criteo's day files:
+
+    # ~/criteo_raw holds day_0 ... day_23 (or day_0.gz ... day_23.gz)
+    python scripts/prepare_data.py criteo1tb --data_dir=~/data/criteo1tb --raw_dir=~/criteo_raw
+
+  splits each day into files of 5,000,000 lines, `day_<d>_00`, `day_<d>_01`, ... (as
+  `split -a 2 -d -l 5000000` does), then checks that day 23 has 36 files, 95,000,000 test
+  lines (files 00-18) and 83,274,637 validation lines (19-35). `--check_only` only checks.
+
 Every command takes `--dry_run` to print what it would do.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import itertools
 import os
 import shutil
 import sys
@@ -272,6 +283,61 @@ def prepare_librispeech(data_dir: str, raw_dir: str, subsets=LIBRISPEECH_SUBSETS
       kept = sum(found[s][1] for s in group if s in found)
       if set(group) <= set(found) and kept != expected:
         raise ValueError(f'{"+".join(group)}: {kept} utterances kept; expected {expected}')
+
+
+CRITEO_DAYS = 24
+CRITEO_LINES_PER_FILE = 5_000_000
+CRITEO_EVAL_COUNTS = {'test': 95_000_000, 'validation': 83_274_637}
+
+
+def _split_day(source: Path, data_dir: Path, day: int, lines_per_file: int) -> int:
+  """Writes `source`'s lines into `day_<day>_<NN>` files; returns how many files."""
+  opener = gzip.open if source.suffix == '.gz' else open
+  with opener(source, 'rb') as lines:
+    for part in itertools.count():
+      chunk = list(itertools.islice(lines, lines_per_file))
+      if not chunk:
+        return part
+      with open(data_dir / f'day_{day}_{part:02d}', 'wb') as out:
+        out.writelines(chunk)
+
+
+def check_criteo(data_dir: str, expected=None) -> dict[str, int]:
+  """Day 23's test and validation line counts; raises when they are not `expected`."""
+  from workloads.criteo1tb import input_pipeline  # pylint: disable=g-import-not-at-top
+
+  expected = CRITEO_EVAL_COUNTS if expected is None else expected
+  found = {split: sum(map(input_pipeline.line_count,
+                          input_pipeline.split_files(data_dir, split))) for split in expected}
+  if found != expected:
+    raise ValueError(f'day 23 has {found} lines; expected {expected}')
+  return found
+
+
+def prepare_criteo(data_dir: str, raw_dir: str | None, check_only: bool = False,
+                   dry_run: bool = False, lines_per_file: int = CRITEO_LINES_PER_FILE,
+                   expected=None) -> dict[str, int]:
+  """Splits Criteo's day files into `day_<d>_<NN>` files of 5,000,000 lines, then checks."""
+  data = Path(data_dir).expanduser()
+  if not check_only:
+    if raw_dir is None:
+      raise ValueError('give --raw_dir (or --check_only)')
+    raw = Path(raw_dir).expanduser()
+    sources = {}
+    for day in range(CRITEO_DAYS):
+      found = [path for path in (raw / f'day_{day}', raw / f'day_{day}.gz') if path.is_file()]
+      if not found:
+        raise FileNotFoundError(f'{raw} has no day_{day} or day_{day}.gz (from Criteo)')
+      sources[day] = found[0]
+    data.mkdir(parents=True, exist_ok=True)
+    for day, source in sources.items():
+      print(f'splitting {source} -> {data}/day_{day}_NN', flush=True)
+      if not dry_run:
+        print(f'  {_split_day(source, data, day, lines_per_file)} files', flush=True)
+  if dry_run:
+    return {}
+  found = check_criteo(str(data), expected)
+  print(f'{data}: day 23 has {found["test"]:,} test and {found["validation"]:,} validation lines')
   return found
 
 
@@ -293,7 +359,11 @@ def main(argv=None) -> int:
   librispeech.add_argument('--raw_dir', required=True,
                            help='folder with <subset>.tar.gz or the extracted subsets')
   librispeech.add_argument('--workers', type=int, default=8, help='threads decoding FLAC')
-  for p in (imagenet, fastmri, ogbg, librispeech):
+  criteo = sub.add_parser('criteo1tb', help='Criteo 1TB click logs, split into day files')
+  criteo.add_argument('--data_dir', required=True, help='gets day_<d>_<NN> files')
+  criteo.add_argument('--raw_dir', help='folder with day_0 ... day_23 (or .gz)')
+  criteo.add_argument('--check_only', action='store_true')
+  for p in (imagenet, fastmri, ogbg, librispeech, criteo):
     p.add_argument('--dry_run', action='store_true')
   args = parser.parse_args(argv)
   if args.dataset == 'imagenet':
@@ -302,8 +372,10 @@ def main(argv=None) -> int:
     prepare_ogbg(os.path.expanduser(args.data_dir), args.dry_run)
   elif args.dataset == 'librispeech':
     prepare_librispeech(args.data_dir, args.raw_dir, dry_run=args.dry_run, workers=args.workers)
-  else:
+  elif args.dataset == 'fastmri':
     prepare_fastmri(args.data_dir, args.tar_dir, args.check_only, args.dry_run)
+  else:
+    prepare_criteo(args.data_dir, args.raw_dir, args.check_only, args.dry_run)
   return 0
 
 

@@ -30,6 +30,8 @@ _WORKLOADS: dict[str, str] = {
         'workloads.librispeech_conformer.workload:LibriSpeechConformerWorkload',
     'librispeech_conformer_small':
         'workloads.librispeech_conformer.small:LibriSpeechConformerSmallWorkload',
+    'criteo1tb': 'workloads.criteo1tb.workload:Criteo1TbWorkload',
+    'criteo1tb_small': 'workloads.criteo1tb.small:Criteo1TbSmallWorkload',
 }
 
 

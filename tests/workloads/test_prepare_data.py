@@ -57,3 +57,30 @@ def test_imagenet_needs_the_manual_tarballs(tmp_path, capsys):
   assert prepare_data.main(['imagenet', f'--data_dir={tmp_path}', f'--manual_dir={tmp_path}',
                             '--dry_run']) == 0
   assert 'imagenet2012:5.1.0' in capsys.readouterr().out
+
+
+def test_criteo_days_are_split_into_numbered_files_and_checked(tmp_path):
+  import gzip  # pylint: disable=g-import-not-at-top
+
+  raw = tmp_path / 'raw'
+  raw.mkdir()
+  for day in range(24):
+    lines = b''.join(b'%d\tline %d\n' % (day, i) for i in range(10 if day == 23 else 5))
+    if day % 2:
+      (raw / f'day_{day}.gz').write_bytes(gzip.compress(lines))
+    else:
+      (raw / f'day_{day}').write_bytes(lines)
+  with pytest.raises(FileNotFoundError, match='no validation files'):  # day 23_19 onwards
+    prepare_data.prepare_criteo(str(tmp_path / 'data'), str(raw), lines_per_file=4)
+  data = tmp_path / 'data'
+  assert sorted(p.name for p in data.glob('day_1_*')) == ['day_1_00', 'day_1_01']
+  assert (data / 'day_1_01').read_bytes() == b'1\tline 4\n'
+  assert (data / 'day_23_02').read_bytes() == b'23\tline 8\n23\tline 9\n'
+  # The real day 23 has 36 files: files 00-18 are test, 19-35 validation; here 3 files of
+  # test and none of validation.
+  assert prepare_data.check_criteo(str(data), {'test': 10}) == {'test': 10}
+  with pytest.raises(ValueError, match='expected'):
+    prepare_data.check_criteo(str(data), {'test': 11})
+  with pytest.raises(FileNotFoundError, match='day_5'):
+    (raw / 'day_5').unlink()
+    prepare_data.prepare_criteo(str(tmp_path / 'other'), str(raw), lines_per_file=4)
