@@ -9,6 +9,8 @@ where AlgoPerf replicates it on every one: `param_partition_specs` tells the run
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +18,8 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from avgperf import sharding
 from avgperf import spec
+from avgperf.errors import UsageError
+from workloads.common import tf_data
 from workloads.common.facts import from_configs
 from workloads.criteo1tb import embedding
 from workloads.criteo1tb.model import DlrmSmall
@@ -63,6 +67,15 @@ class DlrmWorkload(spec.Workload):
         mlp_bottom_dims=self.mlp_bottom_dims, mlp_top_dims=self.mlp_top_dims,
         embedding_init_multiplier=self.embedding_init_multiplier,
         lookup=embedding.row_sharded_lookup(mesh, sharding.BATCH_AXIS))
+
+  def synthetic_batch(self, batch_size, seed=0):
+    """Log-transformed counts and hashed ids as the pipeline makes them, random clicks."""
+    rng = np.random.default_rng(seed)
+    dense = np.log1p(rng.integers(0, 1_000, (batch_size, NUM_DENSE)))
+    ids = rng.integers(0, self.vocab_size, (batch_size, NUM_CATEGORICAL))
+    return {'inputs': np.concatenate([dense, ids], axis=1).astype(np.float32),
+            'targets': rng.integers(0, 2, batch_size).astype(np.float32),
+            'weights': np.ones(batch_size, np.float32)}
 
   def param_partition_specs(self):
     """The embedding table split by rows over the devices; everything else replicated."""
@@ -129,6 +142,18 @@ class Criteo1TbWorkload(DlrmWorkload):
   num_validation_examples = 83_274_637
   num_test_examples = 95_000_000
   eval_batch_size = 131_072
+
+  def check_data(self, data_dir):
+    tf_data.require_packages(self.name, 'tensorflow')
+    command = (f'`python scripts/prepare_data.py criteo1tb --data_dir={data_dir or "DIR"} '
+               '--raw_dir=...`')
+    if data_dir is None:
+      raise UsageError(f'{self.name} needs --data_dir, the folder made by {command}')
+    missing = [f for f in ('day_0_00', 'day_23_00', 'day_23_35')
+               if not (Path(data_dir).expanduser() / f).is_file()]
+    if missing:
+      raise UsageError(f'{data_dir} lacks {", ".join(missing)} (day files split into 5M '
+                       f'lines); make them with {command}')
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.criteo1tb import input_pipeline  # pylint: disable=g-import-not-at-top
