@@ -82,7 +82,8 @@ def draw_panel(ax, curves: Sequence[Curve], x: str, facts: workload_configs.Work
     _draw_curve(ax, curve, x, styles[curve.entry], facts)
   ax.axhline(facts.validation_target, color='black', linestyle=(0, (5, 3)), linewidth=1.2,
              zorder=30, label=f'target {facts.validation_target:g}')
-  budget_label = f'budget {budget:g} s' if x == 'time' else f'step budget {budget:,.0f}'
+  budget_label = (f'budget {styles_lib.format_seconds(budget)} s' if x == 'time' else
+                  f'step budget {styles_lib.format_steps(budget)}')
   ax.axvline(budget, color='0.3', linestyle=':', linewidth=1.8, zorder=30, label='_budget')
   ax.annotate(budget_label, xy=(budget, 0.0), xycoords=('data', 'axes fraction'),
               xytext=(4, 6), textcoords='offset points', rotation=90, ha='left',

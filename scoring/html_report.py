@@ -111,8 +111,9 @@ def _workload_sections(board: Leaderboard, preset: rules_lib.Rules) -> list[str]
     out.append(f'<h3>{html.escape(workload)}</h3><p class="note">target: validation '
                f'{html.escape(facts.metric)} {"≥" if facts.mode == "max" else "≤"} '
                f'{facts.validation_target:g}; budget '
-               f'{preset.budget(workload, board.ruleset):g} s, step budget '
-               f'{preset.step_budget(workload, board.ruleset):,.0f}</p>')
+               f'{styles_lib.format_seconds(preset.budget(workload, board.ruleset))} s, step '
+               f'budget {styles_lib.format_steps(preset.step_budget(workload, board.ruleset))}'
+               '</p>')
     out.append(html_tables.workload_table(board, workload))
   return out
 
@@ -137,7 +138,7 @@ def _curve_sections(logs_dir, board: Leaderboard, preset: rules_lib.Rules,
                        f'{html.escape(workload)}: validation '
                        f'{html.escape(preset.workloads[workload].metric)} against time and '
                        'steps; dashed: the target, dotted: the budget; the y axis zoomed on the '
-                       'target (curves enter from below).'))
+                       'target (curves enter from outside it).'))
   if not by_workload:
     out.append(f'<p>No curves could be read under {html.escape(str(logs_dir))}.</p>')
   return out

@@ -13,25 +13,9 @@ import math
 
 from scoring import studies as studies_lib
 from scoring.report import Leaderboard
+from scoring.styles import format_score, format_seconds, format_speedup, format_steps
 
 MISSED, NO_LOGS = 'missed', '–'
-
-
-def format_seconds(value: float) -> str:
-  """'0.2036', '85.21', '12,011' (four significant digits, thousands separated)."""
-  return f'{value:,.0f}' if abs(value) >= 1000 else f'{value:.4g}'
-
-
-def format_steps(value: float) -> str:
-  return f'{value:,.0f}'
-
-
-def format_score(value: float) -> str:
-  return f'{value:.4f}'
-
-
-def format_speedup(value: float) -> str:
-  return f'{value:.3f}×'
 
 
 def _text(value: float, formatter) -> str:

@@ -1,4 +1,4 @@
-"""How the figures tell leaderboard entries apart, and their fonts.
+"""How the figures tell leaderboard entries apart, their fonts, and how numbers read.
 
 Every entry keeps one color and one marker in every figure of a report. Lines that coincide
 (an average that equals its submission, two submissions that reach a target at the same
@@ -78,3 +78,20 @@ def markevery(num_points: int, order: int, markers: int = 12) -> int | tuple[int
     return 1
   every = num_points // markers
   return (order * max(every // 5, 1) % every, every)
+
+
+def format_seconds(value: float) -> str:
+  """'0.2036', '85.21', '12,011' (four significant digits, thousands separated)."""
+  return f'{value:,.0f}' if abs(value) >= 1000 else f'{value:.4g}'
+
+
+def format_steps(value: float) -> str:
+  return f'{value:,.0f}'
+
+
+def format_score(value: float) -> str:
+  return f'{value:.4f}'
+
+
+def format_speedup(value: float) -> str:
+  return f'{value:.3f}×'
