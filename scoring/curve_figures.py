@@ -5,8 +5,9 @@ or optimizer steps, the x axis from 0 to past the budget (or the step budget), d
 dotted vertical line; the target as a dashed horizontal line, a star where each drawn trial
 first reached it. The y axis is zoomed on the target's neighbourhood (`y_limits`): what
 decides time-to-target is where the curves cross it, and a full range from the untrained
-model's value would squeeze every curve into a line at the top. The trial that stands for its study is drawn in its entry's style (`styles`), with
-its line style for the study; other trials of the study faintly, without a legend entry.
+model's value would squeeze every curve into a line at the top. The trial that stands for
+its study is drawn in its entry's style (`styles`), with its line style for the study;
+other trials of the study faintly, without a legend entry.
 """
 
 from __future__ import annotations

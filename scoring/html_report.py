@@ -58,7 +58,7 @@ def _preset(board: Leaderboard) -> rules_lib.Rules:
 
 def _header(logs_dir, board: Leaderboard) -> str:
   facts = {
-      'logs': str(Path(logs_dir).resolve()),
+      'logs': str(Path(logs_dir)),
       'rules': f'AlgoPerf {board.rules}, {board.ruleset} tuning',
       'measured by': ('steps to target' if board.time_col == 'global_step'
                       else 'time to target (seconds of timed training)'),
