@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from configs import workloads as workload_configs
 from scoring import styles as styles_lib
@@ -25,6 +26,9 @@ from scoring.curves import Curve
 
 AXIS_LABELS = {'time': 'time (s of timed training)', 'steps': 'optimizer steps'}
 FAINT = {'linewidth': 0.8, 'alpha': 0.3, 'zorder': 1.0}
+# More chosen curves than this in a legend: one line per entry, naming its trials by study,
+# and a key of the studies' line styles.
+MAX_LEGEND_LINES = 24
 
 
 def _xs(curve: Curve, x: str) -> np.ndarray:
@@ -37,7 +41,7 @@ def _draw_curve(ax, curve: Curve, x: str, style: styles_lib.EntryStyle,
   if not curve.chosen:
     ax.plot(xs, curve.values, color=style.color, label='_faint', **FAINT)
     return
-  linestyle = styles_lib.STUDY_LINESTYLES[curve.study % len(styles_lib.STUDY_LINESTYLES)]
+  linestyle = _study_linestyle(curve.study)
   ax.plot(xs, curve.values, color=style.color, linestyle=linestyle, marker=style.marker,
           markersize=style.markersize * 0.6, markevery=styles_lib.markevery(len(xs), style.order),
           linewidth=style.linewidth, alpha=styles_lib.ALPHA, zorder=style.zorder,
@@ -50,9 +54,10 @@ def _draw_curve(ax, curve: Curve, x: str, style: styles_lib.EntryStyle,
 
 
 def y_limits(curves: Sequence[Curve], target: float, mode: str) -> tuple[float, float]:
-  """The y range: from past the best value any chosen curve reached to four times as far on
-  the other side of the target, and at least down to (or up to, for 'min') the best value of
-  a curve that missed it, so that every study's best stays in view."""
+  """The y range: from past the best value any chosen curve reached (with room for the stars
+  that mark the target reached) to four times as far on the other side of the target, and at
+  least down to (or up to, for 'min') the best value of a chosen curve that missed it, so
+  that every study's best stays in view."""
   sign = 1.0 if mode == 'max' else -1.0
   beyond = []  # how far past the target each chosen curve got (negative: it missed)
   for curve in curves:
@@ -62,7 +67,8 @@ def y_limits(curves: Sequence[Curve], target: float, mode: str) -> tuple[float, 
   past = max(max(beyond, default=0.0), 0.0)
   span = max(past, 0.002 * abs(target), 1e-3)
   far_side = max(4 * span, -min(beyond, default=0.0) + 0.5 * span)
-  limits = (target - sign * far_side, target + sign * (past + 0.3 * span))
+  margin = max(0.3 * span, 0.05 * (far_side + past))  # room for the stars at the top
+  limits = (target - sign * far_side, target + sign * (past + margin))
   return min(limits), max(limits)
 
 
@@ -97,6 +103,38 @@ def draw_panel(ax, curves: Sequence[Curve], x: str, facts: workload_configs.Work
   ax.grid(True, alpha=0.3)
 
 
+def _study_linestyle(study: int):
+  return styles_lib.STUDY_LINESTYLES[study % len(styles_lib.STUDY_LINESTYLES)]
+
+
+def legend(ax, curves: Sequence[Curve], styles: Mapping[str, styles_lib.EntryStyle],
+           title: str) -> None:
+  """The legend of `curves` (drawn on `ax`) beside `ax`: each chosen curve by entry, study and
+  trial; past `MAX_LEGEND_LINES` of them, one line per entry naming its trials by study and
+  a key of the studies' line styles. The target last."""
+  chosen = sorted((c for c in curves if c.chosen),
+                  key=lambda c: (styles[c.entry].order, c.study, c.trial))
+  handles, labels = ax.get_legend_handles_labels()
+  target = [(h, l) for h, l in zip(handles, labels) if l.startswith('target')]
+  if len(chosen) <= MAX_LEGEND_LINES:
+    drawn = dict(zip(labels, handles))
+    items = [(drawn[c.label], c.label) for c in chosen if c.label in drawn]
+  else:
+    items = []
+    for entry in dict.fromkeys(c.entry for c in chosen):
+      style = styles[entry]
+      trials = ', '.join(str(c.trial) for c in chosen if c.entry == entry)
+      studies = sorted({c.study for c in chosen if c.entry == entry})
+      items.append((Line2D([], [], color=style.color, marker=style.marker,
+                           linewidth=style.linewidth),
+                    f'{entry} · trials {trials} (studies {studies[0]}–{studies[-1]})'))
+    items += [(Line2D([], [], color='0.45', linestyle=_study_linestyle(k)), f'study {k}')
+              for k in sorted({c.study for c in chosen})[:len(styles_lib.STUDY_LINESTYLES)]]
+  items += target
+  ax.legend([h for h, _ in items], [l for _, l in items], title=title, loc='upper left',
+            bbox_to_anchor=(1.02, 1.0), frameon=False)
+
+
 def workload_figure(workload: str, curves: Sequence[Curve],
                     facts: workload_configs.WorkloadFacts, budget: float, step_budget: float,
                     styles: Mapping[str, styles_lib.EntryStyle]) -> Figure:
@@ -125,6 +163,5 @@ def workload_figure(workload: str, curves: Sequence[Curve],
         ax = axes[row][col]
         draw_panel(ax, row_curves, x, facts, limit, styles)
         ax.set_title(f'{workload}, {kind}: against {"time" if x == "time" else "steps"}')
-      axes[row][1].legend(title=f'{workload}, {kind}', loc='upper left',
-                          bbox_to_anchor=(1.02, 1.0), frameon=False)
+      legend(axes[row][1], row_curves, styles, f'{workload}, {kind}')
   return fig

@@ -182,8 +182,8 @@ def _curves_grid(by_workload: dict[str, list[curves_lib.Curve]], x: str, rules: 
       for col, kind in enumerate(('raw weights', 'averaged weights')[:ncols]):
         ax = axes[row][col]
         shown = [c for c in curves if (c.average is None) == (col == 0)]
+        ax.set_title(f'{workload}: {kind}')
         if shown:
           curve_figures.draw_panel(ax, shown, x, facts, budget, entry_styles)
-        ax.set_title(f'{workload}: {kind}')
-        ax.legend(title=workload, loc='upper left', bbox_to_anchor=(1.02, 1.0), frameon=False)
+          curve_figures.legend(ax, shown, entry_styles, workload)
   return fig

@@ -19,7 +19,7 @@ PALETTE = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e
            '#7f7f7f', '#bcbd22', '#17becf', '#1b9e77', '#d95f02', '#7570b3', '#e7298a',
            '#66a61e', '#e6ab02', '#a6761d', '#666666')
 MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X', '<', '>', 'h')
-STUDY_LINESTYLES = ('-', '--', ':', '-.')
+STUDY_LINESTYLES = ('-', '--', ':', '-.', (0, (5, 1.5, 1, 1.5, 1, 1.5)))  # v0.5: 5 studies
 AVERAGE_LINESTYLE = (0, (6, 2))
 # Sizes in points for figures shown at about 75 % of their saved size.
 FONTS = {'font.size': 13, 'axes.titlesize': 14, 'axes.labelsize': 13, 'xtick.labelsize': 12,

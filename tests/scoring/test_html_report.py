@@ -238,3 +238,20 @@ def test_report_without_reference_or_bootstrap(tmp_path):
   assert [h for _, _, h in parser.tables['leaderboard'][0]] == [
       'rank', 'entry', 'weights', 'score', 'workloads reached']
   assert 'none (scored without a bootstrap)' in page and page.count('<img ') == 2
+
+
+def test_many_trials_make_a_legend_line_per_entry_and_a_key_of_studies():
+  facts = workload_configs.facts('ogbg', 'v0.6')
+  values = np.array(helpers.values_reaching('ogbg', 2, 4, 'v0.6'))
+  curves = [curves_lib.Curve(entry, None, 'ogbg', study, trial, np.arange(4.0), np.arange(4.0),
+                             values, chosen=trial == study + 1)
+            for entry in ('a', 'b', 'c', 'd', 'e', 'f') for study in range(5)
+            for trial in range(1, 6)]  # 30 chosen curves: more than a legend should list
+  entry_styles = styles.entry_styles('abcdef')
+  fig = curve_figures.workload_figure('ogbg', curves, facts, 100, 1000, entry_styles)
+  legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+  assert legend[0] == 'a · trials 1, 2, 3, 4, 5 (studies 0–4)' and len(legend) == 6 + 5 + 1
+  assert legend[6:] == ['study 0', 'study 1', 'study 2', 'study 3', 'study 4',
+                        'target 0.28098']
+  # Each of v0.5's five studies has its own line style.
+  assert len(set(map(str, styles.STUDY_LINESTYLES))) >= 5
