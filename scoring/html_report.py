@@ -123,8 +123,10 @@ CURVES_NOTE = (
     'target in the fewest evals; under self-tuning its one trial), or, when none reached '
     'it, as the trial that came closest; these are in the legend, named by entry, study and '
     'trial, each study in its own line style. The study\'s other trials are the faint lines. '
-    'A star marks where a trial first reached the target. Averaged weights are on the second '
-    'row: an average may have its own best trial.')
+    'A star marks where a trial first reached the target. With more than '
+    f'{curve_figures.MAX_LEGEND_LINES} such trials in a row, the legend names each entry\'s '
+    'trials study by study and keys the studies\' line styles. Averaged weights are on the '
+    'second row: an average may have its own best trial.')
 
 
 def _curve_sections(logs_dir, board: Leaderboard, preset: rules_lib.Rules,
