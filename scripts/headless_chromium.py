@@ -110,7 +110,6 @@ class _Pipe:
   def wait_for(self, method: str) -> dict:
     """Waits for the first event `method` (already received ones count)."""
     deadline = time.monotonic() + self._timeout_s
-    seen = len(self.events)
     for event in self.events:
       if event.get('method') == method:
         return event
@@ -119,7 +118,6 @@ class _Pipe:
       self.events.append(event)
       if event.get('method') == method:
         return event
-      seen += 1
 
 
 def _errors(events: list[dict]) -> list[str]:
