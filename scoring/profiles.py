@@ -76,11 +76,31 @@ def benchmark_score(r: np.ndarray, tau_max: float = 4.0, num_points: int = 100) 
   return np.trapezoid(profile(r, tau), x=tau, axis=-1) / (tau_max - 1.0)
 
 
-def geomean_speedup(times: np.ndarray, reference: int, fill: np.ndarray) -> np.ndarray:
-  """The geometric mean over workloads of reference time / time (> 1: faster).
+def workload_speedups(times: np.ndarray, reference: int, fill: np.ndarray) -> np.ndarray:
+  """Each workload's reference time / time (> 1: faster than the reference).
 
   As AlgoPerf's `compute_speedups.py`, a miss counts as `fill` (the budget + 1 s there), so
-  that a workload missed by both counts as no speedup.
+  that a workload missed by both counts as no speedup and one missed only by the submission
+  as a speedup of at most reference time / (budget + 1).
+
+  Args:
+    times: (..., submissions, workloads), inf or nan for a miss.
+    reference: index of the reference submission.
+    fill: (workloads,) the value that replaces a miss.
+
+  Returns:
+    (..., submissions, workloads) speedups; the reference's are 1.
+
+  >>> workload_speedups(np.array([[4., 9.], [1., np.inf]]), 0, np.array([10., 10.])).tolist()
+  [[1.0, 1.0], [4.0, 0.9]]
+  """
+  t = np.asarray(times, dtype=np.float64)
+  t = np.where(np.isfinite(t), t, np.broadcast_to(fill, t.shape))
+  return t[..., reference:reference + 1, :] / t
+
+
+def geomean_speedup(times: np.ndarray, reference: int, fill: np.ndarray) -> np.ndarray:
+  """The geometric mean over workloads of `workload_speedups` (> 1: faster).
 
   Args:
     times: (..., submissions, workloads), inf or nan for a miss.
@@ -93,7 +113,4 @@ def geomean_speedup(times: np.ndarray, reference: int, fill: np.ndarray) -> np.n
   >>> geomean_speedup(np.array([[4., 9.], [1., 1.]]), 0, np.array([10., 10.])).tolist()
   [1.0, 6.0]
   """
-  t = np.asarray(times, dtype=np.float64)
-  t = np.where(np.isfinite(t), t, np.broadcast_to(fill, t.shape))
-  log_ratio = np.log(t[..., reference:reference + 1, :]) - np.log(t)
-  return np.exp(log_ratio.mean(axis=-1))
+  return np.exp(np.log(workload_speedups(times, reference, fill)).mean(axis=-1))

@@ -21,6 +21,7 @@ from scoring import logs as logs_lib
 from scoring import pipeline
 from scoring import profiles
 from scoring import rules as rules_lib
+from scoring import speedups as speedups_lib
 from scoring import studies as studies_lib
 from scoring.errors import ScoringError
 
@@ -42,6 +43,10 @@ class Leaderboard:
     ratios: submission x scored workload, after the gates: what the profiles are made of.
     profiles: submission x tau, rho(tau) on the taus of the score.
     warnings: one line per problem found (a file, a missing study, a skipped workload).
+    num_studies: the studies per (submission, workload) scored.
+    bootstrap: the bootstrap's replicates (0: none, no intervals).
+    workload_speedups: with a reference, 'time' and 'steps' -> each submission's speedup
+      over it per workload (and interval, with a bootstrap); empty without one.
   """
 
   rules: str
@@ -54,6 +59,9 @@ class Leaderboard:
   ratios: pd.DataFrame
   profiles: pd.DataFrame
   warnings: tuple[str, ...]
+  num_studies: int
+  bootstrap: int
+  workload_speedups: dict[str, speedups_lib.WorkloadSpeedups]
 
   def format(self) -> str:
     """The leaderboard as a text table, best first."""
@@ -180,26 +188,35 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
   measure = TIME_COLUMNS[time_col]
   values = table.study_values(names, columns, measure, preset.num_studies)
   ref = None if reference is None else names.index(reference)
-  budget = preset.budget if measure == 'time' else preset.step_budget
-  fill = np.array([budget(w, ruleset) + 1 for w in preset.scored])
+  fill = np.array([_budget(preset, measure)(w, ruleset) + 1 for w in preset.scored])
   scored = pipeline.score_arrays(studies_lib.medians(values), columns, preset, ref, fill)
   boot = (bootstrap_lib.bootstrap(values, columns, preset, bootstrap, seed, ref, fill)
           if bootstrap > 0 else None)
   frame = _score_frame(names, scored, boot)
-
   all_columns = columns + sorted(set(table.workloads) - set(columns))
-  def per_workload(which: str) -> pd.DataFrame:
+  medians, workload_speedups = {}, {}
+  for which in ('time', 'steps'):
     v = table.study_values(names, all_columns, which, preset.num_studies)
-    return _frame(studies_lib.medians(v), names, all_columns).loc[frame.index]
+    medians[which] = _frame(studies_lib.medians(v), names, all_columns).loc[frame.index]
+    if ref is not None:
+      fill = np.array([_budget(preset, which)(w, ruleset) + 1 for w in all_columns])
+      workload_speedups[which] = speedups_lib.workload_speedups(
+          v, names, all_columns, ref, fill, bootstrap, seed).in_order(frame.index)
 
   tau = profiles.taus(preset.tau_max, preset.num_points)
   return Leaderboard(
       rules=preset.name, ruleset=ruleset, time_col=time_col, reference=reference,
-      scores=frame, time_to_target=per_workload('time'), steps_to_target=per_workload('steps'),
+      scores=frame, time_to_target=medians['time'], steps_to_target=medians['steps'],
       ratios=_frame(scored.ratios, names, list(preset.scored)).loc[frame.index],
       profiles=_frame(profiles.profile(scored.ratios, tau), names,
                       pd.Index(tau, name='tau')).loc[frame.index],
-      warnings=tuple(warnings))
+      warnings=tuple(warnings), num_studies=preset.num_studies, bootstrap=max(bootstrap, 0),
+      workload_speedups=workload_speedups)
+
+
+def _budget(preset: rules_lib.Rules, measure: str):
+  """The budget of `measure` ('time': seconds, 'steps': the step hint) of a workload."""
+  return preset.budget if measure == 'time' else preset.step_budget
 
 
 def _check_arguments(logs_dir, ruleset: str, time_col: str) -> None:
@@ -267,7 +284,8 @@ def write_outputs(leaderboard: Leaderboard, out_dir: str | os.PathLike) -> list[
   """Writes the leaderboard's files into `out_dir` (created if absent).
 
   Files: scores.csv (full precision), time_to_target.csv and steps_to_target.csv
-  (submission x workload), ratios.csv, performance_profiles.csv and performance_profiles.png.
+  (submission x workload), ratios.csv, performance_profiles.csv and performance_profiles.png;
+  with a reference, workload_speedups.csv (measure, submission, workload: speedup, interval).
 
   Returns:
     The paths written.
@@ -283,6 +301,8 @@ def write_outputs(leaderboard: Leaderboard, out_dir: str | os.PathLike) -> list[
             'steps_to_target.csv': leaderboard.steps_to_target,
             'ratios.csv': leaderboard.ratios,
             'performance_profiles.csv': leaderboard.profiles}
+  if leaderboard.workload_speedups:
+    tables['workload_speedups.csv'] = speedups_lib.long_frame(leaderboard.workload_speedups)
   written = []
   for name, frame in tables.items():
     frame.to_csv(out / name)  # floats in full (shortest round-trip) precision

@@ -27,6 +27,14 @@ def virtual_name(submission: str, average: str) -> str:
   return f'{submission}[{average}]'
 
 
+def split_virtual_name(name: str) -> tuple[str, str | None]:
+  """'sub[ema_0.99]' -> ('sub', 'ema_0.99'); a submission's own name -> (name, None)."""
+  if name.endswith(']') and '[' in name:
+    submission, _, average = name[:-1].partition('[')
+    return submission, average
+  return name, None
+
+
 @dataclasses.dataclass(frozen=True)
 class StudyTable:
   """Every trial's result, grouped by (submission, workload) and study.
@@ -47,11 +55,18 @@ class StudyTable:
   def workloads(self) -> tuple[str, ...]:
     return tuple(sorted({w for _, w in self.cells}))
 
-  def study_result(self, trials: Sequence[tuple[int, Reached]], measure: str) -> Reached:
-    """A study's result: its best trial (external), or its first trial (self-tuning)."""
+  def scored_trial(self, trials: Sequence[tuple[int, Reached]], measure: str) -> int | None:
+    """The number of the trial whose result is its study's: the best (external tuning) or
+    the first (self-tuning); None when no trial of the study counts."""
     if self.ruleset == 'self':
-      return trials[0][1] if trials else time_to_target.NEVER
-    return time_to_target.best_trial([r for _, r in trials], measure)
+      return trials[0][0] if trials else None
+    index = time_to_target.best_trial_index([r for _, r in trials], measure)
+    return trials[index][0] if index >= 0 else None
+
+  def study_result(self, trials: Sequence[tuple[int, Reached]], measure: str) -> Reached:
+    """A study's result: that of its `scored_trial`, or NEVER."""
+    number = self.scored_trial(trials, measure)
+    return time_to_target.NEVER if number is None else dict(trials)[number]
 
   def study_values(self, submissions: Sequence[str], workloads: Sequence[str], measure: str,
                    num_studies: int) -> np.ndarray:

@@ -90,24 +90,27 @@ def trial_reached(time: np.ndarray, steps: np.ndarray, metric: np.ndarray, targe
   return Reached(index + 1, float(time[index]), float(steps[index]))
 
 
+def best_trial_index(trials: Sequence[Reached], measure: str = 'time') -> int:
+  """The index of the best trial of a study: the fewest evals to the target, then the least
+  `measure` ('time' or 'steps'), then the first; -1 when none reached the target.
+
+  >>> best_trial_index([NEVER, Reached(3, 30., 300.), Reached(2, 40., 200.)])
+  2
+  """
+  reached = [i for i, t in enumerate(trials) if t.reached]
+  if not reached:
+    return -1
+  return min(reached, key=lambda i: (trials[i].evals, getattr(trials[i], measure)))
+
+
 def best_trial(trials: Sequence[Reached], measure: str = 'time') -> Reached:
-  """The best trial of a study: the fewest evals to the target, then the least `measure`.
-
-  Args:
-    trials: the study's trials.
-    measure: 'time' or 'steps': breaks ties between trials that reached the target at the
-      same eval.
-
-  Returns:
-    The best, or NEVER when none reached the target (or there are none).
+  """The best trial of a study (`best_trial_index`), or NEVER when none reached the target.
 
   >>> best_trial([Reached(3, 30., 300.), Reached(2, 40., 200.)]).time
   40.0
   """
-  reached = [t for t in trials if t.reached]
-  if not reached:
-    return NEVER
-  return min(reached, key=lambda t: (t.evals, getattr(t, measure)))
+  index = best_trial_index(trials, measure)
+  return trials[index] if index >= 0 else NEVER
 
 
 def median_over_studies(values: Sequence[float], num_studies: int | None = None) -> float:

@@ -35,22 +35,30 @@ def test_curves_figure_raw_and_averaged_side_by_side_with_the_target(tmp_path):
   assert len(warnings) == 1 and 'nope' in warnings[0]
   left, right = fig.axes
   assert left.get_title() == 'wmt: raw weights' and right.get_title() == 'wmt: averaged weights'
-  assert left.get_xlabel() == 'optimizer steps' and left.get_ylabel() == 'validation/bleu'
+  assert left.get_xlabel() == 'optimizer steps' and left.get_ylabel() == 'validation bleu'
   target = [line for line in right.get_lines() if line.get_label().startswith('target')]
   assert target and target[0].get_ydata()[0] == 30.8491
+  # The step budget (wmt's step hint) drawn, the x axis from 0 to past it.
+  [budget] = [line for line in left.get_lines() if line.get_label() == '_budget']
+  assert budget.get_xdata()[0] == 120_000
+  assert left.get_xlim()[0] == 0 and left.get_xlim()[1] > 120_000
+  assert left.get_legend().get_title().get_text() == 'wmt'
+
   def named(ax):
     return [line for line in ax.get_lines() if not line.get_label().startswith('_')]
 
   assert [line.get_label() for line in named(left)] == [
-      's/study_0/trial_1', 's/study_0/trial_2', 'target 30.8491']
+      's · study 0 · trial 1', 's · study 0 · trial 2', 'target 30.8491']
   ema_line = named(right)[0]
-  assert ema_line.get_label() == 's/study_0/trial_1 [ema_0.99]'
+  assert ema_line.get_label() == 's[ema_0.99] · study 0 · trial 1'
   np.testing.assert_array_equal(ema_line.get_xdata(), [100, 200, 300, 400, 500, 600])
-  # A dot marks the first eval at the target: the 3rd for the average, the 5th raw.
-  dots = [line for line in right.get_lines() if line.get_marker() == 'o']
-  assert [(d.get_xdata()[0], d.get_ydata()[0]) for d in dots] == [(300, ema[2])]
-  dots = [line.get_xdata()[0] for line in left.get_lines() if line.get_marker() == 'o']
-  assert dots == [500, 500]
+  # A star marks the first eval at the target: the 3rd for the average, the 5th raw.
+  def stars(ax):
+    return [(line.get_xdata()[0], line.get_ydata()[0]) for line in ax.get_lines()
+            if line.get_marker() == '*']
+
+  assert stars(right) == [(300, ema[2])]
+  assert stars(left) == [(500, raw[4]), (500, raw[4])]
 
 
 def test_plot_curves_writes_a_png_or_nothing(tmp_path):
