@@ -10,7 +10,6 @@ from 1. Without `studies` the trials go straight under the experiment dir (study
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import re
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from jax.experimental.compilation_cache import compilation_cache as jax_compilation_cache
 
 from avgperf import runner
 from avgperf import sharding
@@ -258,25 +256,6 @@ def finished(trial: runner.TrialConfig) -> str | None:
   return status
 
 
-@contextlib.contextmanager
-def compilation_cache(experiment_dir: Path):
-  """JAX's persistent compilation cache in `<experiment_dir>/.jax_cache` while the block runs,
-  so that a resumed trial loads its compiled steps instead of compiling them again inside
-  timed training. Every program is cached, however quickly it compiled."""
-  names = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')
-  before = {name: getattr(jax.config, name) for name in names}
-  jax.config.update('jax_compilation_cache_dir', str(Path(experiment_dir).absolute() /
-                                                     '.jax_cache'))
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
-  jax_compilation_cache.reset_cache()
-  try:
-    yield
-  finally:
-    for name, value in before.items():
-      jax.config.update(name, value)
-    jax_compilation_cache.reset_cache()
-
-
 def run(config: ExperimentConfig, workload: spec.Workload, submission: spec.Submission,
         on_trial_end: Callable[[runner.TrialRecord], None] | None = None,
         skip_busy: bool = False) -> list[runner.TrialRecord]:
@@ -286,8 +265,7 @@ def run(config: ExperimentConfig, workload: spec.Workload, submission: spec.Subm
   planned, refused (UsageError) unless `skip_busy` (a worker of a suite, which moves on).
   """
   trials = plan(config, workload, submission)
-  with compilation_cache(config.experiment_dir):
-    return _run_planned(trials, config, workload, submission, on_trial_end, skip_busy)
+  return _run_planned(trials, config, workload, submission, on_trial_end, skip_busy)
 
 
 def _run_planned(trials, config, workload, submission, on_trial_end,

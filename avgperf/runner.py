@@ -9,6 +9,7 @@ after every step.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import math
@@ -22,6 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental.compilation_cache import compilation_cache as jax_compilation_cache
 
 from avgperf import checkpoint as checkpoint_lib
 from avgperf import final_params
@@ -159,6 +161,27 @@ def _metrics_finite(metrics: dict[str, float]) -> bool:
   return all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
 
 
+@contextlib.contextmanager
+def compilation_cache(trial_dir: Path):
+  """JAX's persistent compilation cache in the trial's folder while the block runs, so that
+  a resumed trial loads its compiled steps instead of compiling them again inside timed
+  training. Every program is cached, however quickly it compiled. One cache per trial: a
+  trial never loads what another compiled, so every trial pays its own compilation once,
+  as a trial in a fresh process does."""
+  names = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')
+  before = {name: getattr(jax.config, name) for name in names}
+  jax.config.update('jax_compilation_cache_dir',
+                    str(Path(trial_dir).absolute() / trial_files.COMPILATION_CACHE))
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+  jax_compilation_cache.reset_cache()
+  try:
+    yield
+  finally:
+    for name, value in before.items():
+      jax.config.update(name, value)
+    jax_compilation_cache.reset_cache()
+
+
 def run_trial(workload: spec.Workload, submission: spec.Submission,
               config: TrialConfig) -> TrialRecord:
   """Trains until a stop rule fires; logs every eval; returns the trial's record.
@@ -166,8 +189,13 @@ def run_trial(workload: spec.Workload, submission: spec.Submission,
   A trial that raises (in its initialisation or later) is left with status 'error' and,
   unless interrupted, its traceback in `error.txt`.
   """
+  # Every trial compiles its programs as a trial in a fresh process would (the compilation
+  # of its first step is timed, as AlgoPerf times it): nothing an earlier trial of this
+  # process compiled is reused, and a resumed trial loads only its own.
+  jax.clear_caches()
   try:
-    return _Trial(workload, submission, config).run()
+    with compilation_cache(config.trial_dir):
+      return _Trial(workload, submission, config).run()
   except BaseException as e:
     if Path(config.trial_dir).is_dir():
       if not isinstance(e, KeyboardInterrupt):

@@ -26,6 +26,7 @@ HPARAMS = 'hparams.json'
 META_DATA = 'meta_data.json'
 STATUS = 'status'
 CHECKPOINTS = 'checkpoints'
+COMPILATION_CACHE = '.jax_cache'  # the trial's compiled programs, for a resume
 ERROR = 'error.txt'  # the traceback of a trial that raised
 LOCK = '.lock'  # held by the process running the trial (avgperf.trial_lock)
 
