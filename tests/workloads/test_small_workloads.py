@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+from configs import workloads as workload_configs
 from workloads import registry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,7 @@ def test_small_models_are_the_same_code_at_small_sizes(name, params, state):
 _NO_TF = """
 import sys
 import jax
+from configs import workloads as workload_configs
 from workloads import registry
 for name in %r:  # what `avgperf list` does with each workload
   registry.get(name).abstract_init()
@@ -108,6 +110,7 @@ _BASELINE_TRIAL = """
 import json, sys
 from pathlib import Path
 from avgperf import runner, submission_loader, tuning
+from configs import workloads as workload_configs
 from workloads import registry
 name, trial_dir = sys.argv[1], Path(sys.argv[2])
 w, baseline = registry.get(name), submission_loader.load('baseline')
