@@ -156,10 +156,9 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
     return optax.apply_updates(params, updates), new_state, opt_state, loss
 
   rng = jax.random.PRNGKey(1)
-  start = time.perf_counter()
-  compiled = jax.jit(step, donate_argnums=(0, 2)).lower(
-      params, model_state, opt_state, batch, rng).compile()
-  compile_s = time.perf_counter() - start
+  compiled, compile_s, warm_s = _compile_cold_and_warm(
+      lambda: jax.jit(step, donate_argnums=(0, 2)).lower(
+          params, model_state, opt_state, batch, rng).compile())
   state = [params, model_state, opt_state]
 
   def run():
@@ -170,7 +169,28 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
     jax.block_until_ready(run())
   seconds = _median_seconds(run, steps)
   return {'seconds': seconds, 'flops': _flops(compiled), 'compile_s': compile_s,
-          'examples_per_s': _num_examples(batch) / seconds}
+          'warm_compile_s': warm_s, 'examples_per_s': _num_examples(batch) / seconds}
+
+
+def _compile_cold_and_warm(compile_fn):
+  """(the compiled program, seconds to compile it with an empty persistent compilation
+  cache, seconds with that cache filled): what the first timed step of a trial costs, and of
+  a resumed one (the runner keeps a cache per trial)."""
+  from jax.experimental.compilation_cache import compilation_cache  # pylint: disable=g-import-not-at-top
+  with tempfile.TemporaryDirectory() as d:
+    jax.config.update('jax_compilation_cache_dir', d)
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+    compilation_cache.reset_cache()
+    start = time.perf_counter()
+    compiled = compile_fn()
+    cold = time.perf_counter() - start
+    jax.clear_caches()
+    start = time.perf_counter()
+    compiled = compile_fn()
+    warm = time.perf_counter() - start
+    jax.config.update('jax_compilation_cache_dir', None)
+    compilation_cache.reset_cache()
+  return compiled, cold, warm
 
 
 def bench_eval(name: str, batch_size: int, repeats: int = 3) -> float:
@@ -458,7 +478,8 @@ def main(argv=None) -> int:
         f'float32 matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
   print(f'{"workload":16s} {"batch":>5s} {"step s":>8s} {"GFLOP/step":>11s} {"GFLOP/s":>8s} '
         f'{"of peak":>7s} {"model ex/s":>10s} {"eval batch":>10s} {"eval ex/s":>9s} | '
-        f'{"pipeline ex/s":>13s} {"per core":>8s} | {"AlgoPerf ex/s":>13s}', flush=True)
+        f'{"compile s":>9s} {"warm":>6s} | {"pipeline ex/s":>13s} {"per core":>8s} | '
+        f'{"AlgoPerf ex/s":>13s}', flush=True)
   for name in names:
     result = bench_train_step(name, BATCH[name], args.steps)
     rate = result['flops'] / result['seconds']
@@ -468,8 +489,9 @@ def main(argv=None) -> int:
     needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
           f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} '
-          f'{EVAL_BATCH[name]:10d} {eval_rate:9.1f} | '
-          f'{pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}', flush=True)
+          f'{EVAL_BATCH[name]:10d} {eval_rate:9.1f} | {result["compile_s"]:9.1f} '
+          f'{result["warm_compile_s"]:6.1f} | {pipeline:13.1f} {pipeline / cores:8.1f} | '
+          f'{needed:13.0f}', flush=True)
     if name == 'ogbg':
       print(f'ogbg: mean AP on the host over 43,793 graphs x 128 tasks: '
             f'{bench_ogbg_map():.2f} s per split', flush=True)
@@ -484,9 +506,11 @@ def main(argv=None) -> int:
             f'{table["update_s"]:.3f} s ({table["update_s"] / result["seconds"]:.0%})',
             flush=True)
   print('model ex/s: training examples per second of the step above (ogbg: real graphs), on '
-        'this machine; eval ex/s: the same for eval_batch at the eval batch. AlgoPerf ex/s: '
-        'step_hint x baseline batch / max_allowed_runtime_sec, the rate the baseline consumes '
-        'on the reference hardware (8x V100).')
+        'this machine; eval ex/s: the same for eval_batch at the eval batch; compile s: '
+        'compiling the train step with the compilation cache empty (a trial\'s first step), '
+        'warm: with it filled (a resumed trial\'s). AlgoPerf ex/s: step_hint x baseline batch '
+        '/ max_allowed_runtime_sec, the rate the baseline consumes on the reference hardware '
+        '(8x V100).')
   if 'criteo1tb' in names:
     bench_sharded_lookup(args.lookup_vocab, 128, 4096, args.steps)
   return 0
