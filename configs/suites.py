@@ -12,6 +12,10 @@ from configs import workloads as workload_configs
 
 # The submissions a suite compares by default: the baseline and the main averaging methods.
 MAIN_SUBMISSIONS = ('baseline', 'nadamw_ema', 'nadamw_lawa', 'schedule_free_adamw')
+# Those that test the literature's claims (scripts/results_small.py): averaging with decay
+# (EMA, LAWA), WSD against cosine, TWA against SWA, schedule-free against cosine.
+CLAIM_SUBMISSIONS = ('baseline', 'nadamw_ema', 'nadamw_lawa', 'wsd', 'nadamw_swa',
+                     'nadamw_twa', 'schedule_free_adamw')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +45,9 @@ SUITES: dict[str, Suite] = {s.name: s for s in (
     Suite('quick', 'the digits workload: a look at the whole pipeline in about two minutes '
           'on two CPU cores', workloads=('digits',)),
     Suite('small', 'every small workload (data that needs no download), sized for two CPU '
-          'cores', workloads=tuple(sorted(workload_configs.SMALL)), num_studies=3),
+          "cores, with the submissions that test the literature's claims",
+          workloads=tuple(sorted(workload_configs.SMALL)), submissions=CLAIM_SUBMISSIONS,
+          num_studies=3),
     Suite('algoperf', "AlgoPerf's full-size workloads, for machines with accelerators and "
           'the datasets (--data_dir)', workloads=tuple(
               w for w in workload_configs.SCORED_BASE_WORKLOADS['v0.6']
