@@ -85,7 +85,6 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
   weights = np.ones(batch_size, np.float32)
   if workload.name == 'fastmri':
     shape = (batch_size, 320, 320)
-    ones = np.ones(batch_size, np.float32)
     return {'inputs': rng.normal(size=shape).astype(np.float32),
             'targets': rng.normal(size=shape).astype(np.float32), 'weights': weights,
             'mean': np.zeros(batch_size, np.float32), 'std': np.ones(batch_size, np.float32),
@@ -342,18 +341,15 @@ def bench_pipeline(name: str, batches: int) -> float:
       return _examples_per_second(it, batches, 4096)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
-      if name == 'fastmri':
-        _write_fastmri(Path(d))
-        workload.num_train_examples = 32
-      else:
-        _write_criteo(Path(d))
-      it = workload.input_iterator('train', rng, size, data_dir=d)
-      return _examples_per_second(it, batches, size)
+      _write_fastmri(Path(d))
+      workload.num_train_examples = 32
+      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
+      return _examples_per_second(it, batches, PIPELINE_BATCH)
   num = 512
   workload.num_train_examples = num
   with _mock_imagenet(num):
-    it = workload.input_iterator('train', rng, size)
-    return _examples_per_second(it, batches, size)
+    it = workload.input_iterator('train', rng, PIPELINE_BATCH)
+    return _examples_per_second(it, batches, PIPELINE_BATCH)
 
 
 def bench_criteo_eval_pipeline(batches: int) -> float:

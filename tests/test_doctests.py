@@ -6,7 +6,6 @@ examples ran (attempted > 0), so an example hidden from doctest fails here.
 
 import doctest
 import importlib
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averagers, optimizers
+from submissions import averagers
 from tests.submissions import helpers
 
 STEPS = 40

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 import pytest
 
-from submissions import averagers, optimizers
+from submissions import optimizers
 
 N = 4  # checkpoints
 

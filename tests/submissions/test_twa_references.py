@@ -5,7 +5,6 @@ cosine-with-warm-up rate, w = center + P^T X), its block-wise quantisation, and 
 conference form (train_twa.py: Gram-Schmidt of the checkpoints, SGD on P^T P g)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest

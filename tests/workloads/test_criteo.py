@@ -5,7 +5,6 @@ synthetic click logs of its small sibling."""
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

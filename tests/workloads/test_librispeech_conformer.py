@@ -13,7 +13,7 @@ import pytest
 from avgperf import spec
 from workloads import registry
 from workloads.librispeech_conformer import ctc, frontend, specaugment
-from workloads.librispeech_conformer.model import BatchNorm, Conformer, ConformerConfig
+from workloads.librispeech_conformer.model import BatchNorm
 
 
 def _count(tree) -> int:

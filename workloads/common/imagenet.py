@@ -3,10 +3,8 @@ RandAugment and mixup for the ViT)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from avgperf.errors import UsageError
-from workloads.common import tf_data
+from workloads.common import data_check
 from workloads.common.image_classifier import ImageClassifierWorkload
 
 # TFDS folders the pipeline reads under --data_dir (built by scripts/prepare_data.py).
@@ -25,15 +23,9 @@ class ImagenetWorkload(ImageClassifierWorkload):
   mixup_alpha: float | None = None
 
   def check_data(self, data_dir):
-    tf_data.require_packages(self.name, 'tensorflow', 'tensorflow_datasets')
-    if data_dir is None:
-      raise UsageError(f'{self.name} needs --data_dir, the folder prepared by '
-                       '`python scripts/prepare_data.py imagenet --data_dir=DIR --manual_dir=...`')
-    missing = [f for f in TFDS_FOLDERS
-               if not (Path(data_dir).expanduser() / f / 'dataset_info.json').is_file()]
-    if missing:
-      raise UsageError(f'{data_dir} lacks {", ".join(missing)}; make them with `python '
-                       f'scripts/prepare_data.py imagenet --data_dir={data_dir} --manual_dir=...`')
+    data_check.require(self.name, data_dir, [f'{f}/dataset_info.json' for f in TFDS_FOLDERS],
+                       'imagenet --manual_dir=...',
+                       packages=('tensorflow', 'tensorflow_datasets'))
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.common import imagenet_pipeline  # pylint: disable=g-import-not-at-top

@@ -7,22 +7,12 @@ workloads and running the small ones never loads TensorFlow.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import itertools
 from collections.abc import Iterator
 
 import numpy as np
 
-from avgperf.errors import UsageError
 from workloads.common import batching
-
-
-def require_packages(workload: str, *modules: str) -> None:
-  """UsageError naming the extra to install when a module of the data pipeline is missing."""
-  missing = [m for m in modules if importlib.util.find_spec(m) is None]
-  if missing:
-    raise UsageError(f'{workload} reads its data with {", ".join(missing)}, which is not '
-                     "installed: pip install 'avgperf[data]'")
 
 
 @functools.cache

@@ -9,7 +9,6 @@ where AlgoPerf replicates it on every one: `param_partition_specs` tells the run
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,8 +17,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from avgperf import sharding
 from avgperf import spec
-from avgperf.errors import UsageError
-from workloads.common import tf_data
+from workloads.common import data_check
 from workloads.common.facts import from_configs
 from workloads.criteo1tb import embedding
 from workloads.criteo1tb.model import DlrmSmall
@@ -144,16 +142,8 @@ class Criteo1TbWorkload(DlrmWorkload):
   eval_batch_size = 131_072
 
   def check_data(self, data_dir):
-    tf_data.require_packages(self.name, 'tensorflow')
-    command = (f'`python scripts/prepare_data.py criteo1tb --data_dir={data_dir or "DIR"} '
-               '--raw_dir=...`')
-    if data_dir is None:
-      raise UsageError(f'{self.name} needs --data_dir, the folder made by {command}')
-    missing = [f for f in ('day_0_00', 'day_23_00', 'day_23_35')
-               if not (Path(data_dir).expanduser() / f).is_file()]
-    if missing:
-      raise UsageError(f'{data_dir} lacks {", ".join(missing)} (day files split into 5M '
-                       f'lines); make them with {command}')
+    data_check.require(self.name, data_dir, ('day_0_00', 'day_23_00', 'day_23_35'),
+                       'criteo1tb --raw_dir=...', packages=('tensorflow',))
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.criteo1tb import input_pipeline  # pylint: disable=g-import-not-at-top

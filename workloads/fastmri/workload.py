@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from avgperf import spec
-from avgperf.errors import UsageError
-from workloads.common import tf_data
+from workloads.common import data_check
 from workloads.common.facts import from_configs
 from workloads.fastmri.model import UNetFastMRI
 from workloads.fastmri.ssim import structural_similarity
@@ -107,16 +105,9 @@ class FastMRIWorkload(UNetReconstructionWorkload):
   def check_data(self, data_dir):
     from workloads.fastmri import input_pipeline  # pylint: disable=g-import-not-at-top
 
-    tf_data.require_packages(self.name, 'tensorflow', 'h5py')
-    command = (f'`python scripts/prepare_data.py fastmri --data_dir={data_dir or "DIR"} '
-               '--tar_dir=...`')
-    if data_dir is None:
-      raise UsageError(f'{self.name} needs --data_dir, the folder made by {command}')
-    missing = [folder for folder in (input_pipeline.TRAIN_DIR, input_pipeline.VAL_DIR)
-               if not any((Path(data_dir).expanduser() / folder).glob('*.h5'))]
-    if missing:
-      raise UsageError(f'{data_dir} holds no h5 volumes in {", ".join(missing)}; make them '
-                       f'with {command}')
+    data_check.require(self.name, data_dir,
+                       [f'{f}/*.h5' for f in (input_pipeline.TRAIN_DIR, input_pipeline.VAL_DIR)],
+                       'fastmri --tar_dir=...', packages=('tensorflow', 'h5py'))
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.fastmri import input_pipeline  # pylint: disable=g-import-not-at-top

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from avgperf import spec
-from avgperf.errors import UsageError
-from workloads.common import tf_data
+from workloads.common import data_check
 from workloads.common.facts import from_configs
 from workloads.librispeech_conformer import ctc
 from workloads.librispeech_conformer.model import Conformer, ConformerConfig
@@ -157,16 +155,10 @@ class LibriSpeechConformerWorkload(ConformerWorkload):
     from workloads.librispeech_conformer import input_pipeline  # pylint: disable=g-import-not-at-top
     from workloads.librispeech_conformer import tokenizer  # pylint: disable=g-import-not-at-top
 
-    tf_data.require_packages(self.name, 'tensorflow', 'sentencepiece')
-    command = (f'`python scripts/prepare_data.py librispeech --data_dir={data_dir or "DIR"} '
-               '--raw_dir=...`')
-    if data_dir is None:
-      raise UsageError(f'{self.name} needs --data_dir, the folder made by {command}')
-    needed = [tokenizer.MODEL_FILE] + [f'{subset}.csv' for subsets in
-                                       input_pipeline.SUBSETS.values() for subset in subsets]
-    missing = [f for f in needed if not (Path(data_dir).expanduser() / f).is_file()]
-    if missing:
-      raise UsageError(f'{data_dir} lacks {", ".join(missing)}; make them with {command}')
+    subsets = sorted({s for split in input_pipeline.SUBSETS.values() for s in split})
+    data_check.require(self.name, data_dir,
+                       [tokenizer.MODEL_FILE] + [f'{subset}.csv' for subset in subsets],
+                       'librispeech --raw_dir=...', packages=('tensorflow', 'sentencepiece'))
 
   def tokenizer(self, data_dir):
     from workloads.librispeech_conformer import tokenizer  # pylint: disable=g-import-not-at-top

@@ -4,15 +4,13 @@ by mean average precision (spec §6)."""
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from avgperf import spec
-from avgperf.errors import UsageError
-from workloads.common import tf_data
+from workloads.common import data_check
 from workloads.common.facts import from_configs
 from workloads.ogbg import graphs as graphs_lib
 from workloads.ogbg import metrics
@@ -158,12 +156,8 @@ class OgbgWorkload(GraphPropertyWorkload):
   eval_batch_size = 32_768
 
   def check_data(self, data_dir):
-    tf_data.require_packages(self.name, 'tensorflow', 'tensorflow_datasets')
-    folder = 'ogbg_molpcba/0.1.3'
-    if data_dir is None or not (Path(data_dir).expanduser() / folder /
-                                'dataset_info.json').is_file():
-      raise UsageError(f'{data_dir or "--data_dir"} lacks {folder}; make it with `python '
-                       f'scripts/prepare_data.py ogbg --data_dir={data_dir or "DIR"}`')
+    data_check.require(self.name, data_dir, ['ogbg_molpcba/0.1.3/dataset_info.json'], 'ogbg',
+                       packages=('tensorflow', 'tensorflow_datasets'))
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.ogbg import input_pipeline  # pylint: disable=g-import-not-at-top
