@@ -86,9 +86,8 @@ class Criteo1TbSmallWorkload(DlrmWorkload):
   embed_dim = 32
   mlp_bottom_dims = (128, 64, 32)
   mlp_top_dims = (256, 256, 128, 64, 1)
-  num_train_examples = SPLIT_LINES['train']
-  num_validation_examples = SPLIT_LINES['validation']
-  num_test_examples = SPLIT_LINES['test']
+  num_train_examples, num_validation_examples, num_test_examples = (
+      SPLIT_LINES[split] for split in ('train', 'validation', 'test'))
   eval_batch_size = 10_000
 
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):

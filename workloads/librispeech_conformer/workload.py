@@ -170,8 +170,6 @@ class LibriSpeechConformerWorkload(ConformerWorkload):
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
     from workloads.librispeech_conformer import input_pipeline  # pylint: disable=g-import-not-at-top
 
-    if data_dir is None:
-      raise ValueError('librispeech_conformer needs --data_dir (see scripts/prepare_data.py)')
     if split == 'train':
       return input_pipeline.train_iterator(data_dir, rng, global_batch_size, start_step)
     return input_pipeline.eval_iterator(data_dir, split, global_batch_size,
