@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from avgperf import cli
+from configs import workloads as workload_configs
 
 
 def _run(capsys, *argv):
@@ -21,7 +22,7 @@ def test_list_json_names_workloads_and_submissions(capsys):
   listing = json.loads(out)
   digits = next(w for w in listing['workloads'] if w['name'] == 'digits')
   assert digits['params'] == 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
-  assert digits['validation_target'] == 0.98
+  assert digits['validation_target'] == workload_configs.facts('digits').validation_target
   assert 'baseline' in [s['name'] for s in listing['submissions']]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from avgperf import cli
 from avgperf import trial_lock
 from tests.conftest import REPO
 
@@ -154,6 +155,18 @@ def test_resume_of_a_finished_experiment_says_there_is_nothing_to_do(straight, t
   assert done.returncode == 0 and 'nothing to do' in done.stdout
 
 
+def _refused_in_process(capsys, *args) -> str:
+  """Runs `avgperf run` in this process (bad input fails before any training) and returns
+  its one error line."""
+  code = cli.main(['run', '--no_progress', *args])
+  out, err = capsys.readouterr()
+  assert code == 2, out + err
+  lines = err.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith('avgperf: error:'), err
+  assert 'Traceback' not in out + err
+  return lines[0]
+
+
 BAD_SUBMISSIONS = {
     'syntax.py': ('def f(:\n  pass\n', 'syntax.py:1: syntax error'),
     'name_error.py': ('import os\nx = undefined_name\n', 'line 2: NameError'),
@@ -167,16 +180,14 @@ BAD_SUBMISSIONS = {
 
 
 @pytest.mark.parametrize('name', sorted(BAD_SUBMISSIONS))
-def test_a_broken_submission_is_one_line(tmp_path, name):
+def test_a_broken_submission_is_one_line(capsys, tmp_path, name):
   code, message = BAD_SUBMISSIONS[name]
   (tmp_path / name).write_text(code)
   out = tmp_path / 'exp'
   space = REPO / 'configs' / 'search_spaces' / 'baseline.json'
-  refused = _avgperf(f'--submission={tmp_path / name}', f'--experiment_dir={out}',
-                     f'--tuning_search_space={space}')
-  assert refused.returncode == 2
-  assert refused.stderr.strip().splitlines() == [refused.stderr.strip()]
-  assert message in refused.stderr and not out.exists()
+  line = _refused_in_process(capsys, f'--submission={tmp_path / name}',
+                             f'--experiment_dir={out}', f'--tuning_search_space={space}')
+  assert message in line and not out.exists()
   assert not (tmp_path / '__pycache__').exists()
 
 
@@ -187,13 +198,13 @@ def test_a_broken_submission_is_one_line(tmp_path, name):
        'warmup_factor': 0.05}], 'its text values: {"learning_rate": "abc"}'),
     ({'learning_rate': {'min': float('nan'), 'max': 0.1}}, 'must be finite'),
 ])
-def test_a_search_space_point_the_submission_cannot_use_is_one_line(tmp_path, space, message):
+def test_a_search_space_point_the_submission_cannot_use_is_one_line(capsys, tmp_path, space,
+                                                                     message):
   (tmp_path / 'space.json').write_text(json.dumps(space))
   out = tmp_path / 'exp'
-  refused = _avgperf(f'--tuning_search_space={tmp_path / "space.json"}',
-                     f'--experiment_dir={out}')
-  assert refused.returncode == 2 and message in refused.stderr
-  assert len(refused.stderr.strip().splitlines()) == 1 and not out.exists()
+  line = _refused_in_process(capsys, f'--tuning_search_space={tmp_path / "space.json"}',
+                             f'--experiment_dir={out}')
+  assert message in line and not out.exists()
 
 
 @pytest.mark.parametrize('args, message', [
@@ -201,18 +212,16 @@ def test_a_search_space_point_the_submission_cannot_use_is_one_line(tmp_path, sp
     (('--workload=imagenet_resnet', '--data_dir=/nonexistent'), 'scripts/prepare_data.py'),
     (('--workload=fastmri', '--data_dir=/nonexistent'), 'scripts/prepare_data.py'),
 ])
-def test_unusable_folders_and_absent_data_are_one_line(tmp_path, args, message):
-  refused = _avgperf(*args, *(() if any('experiment_dir' in a for a in args)
-                             else (f'--experiment_dir={tmp_path / "exp"}',)))
-  assert refused.returncode == 2 and message in refused.stderr
-  assert len(refused.stderr.strip().splitlines()) == 1
+def test_unusable_folders_and_absent_data_are_one_line(capsys, tmp_path, args, message):
+  extra = () if any('experiment_dir' in a for a in args) else (
+      f'--experiment_dir={tmp_path / "exp"}',)
+  assert message in _refused_in_process(capsys, *args, *extra)
   assert not (tmp_path / 'exp').exists()
 
 
-def test_an_experiment_folder_blocked_by_a_file_says_so(tmp_path):
+def test_an_experiment_folder_blocked_by_a_file_says_so(capsys, tmp_path):
   (tmp_path / 'digits_jax').write_text('')
-  refused = _avgperf(f'--experiment_dir={tmp_path}')
-  assert refused.returncode == 2 and 'digits_jax is a file' in refused.stderr
+  assert 'digits_jax is a file' in _refused_in_process(capsys, f'--experiment_dir={tmp_path}')
 
 
 def test_an_exception_in_the_submission_keeps_its_traceback_in_the_trial(tmp_path):
