@@ -1,0 +1,101 @@
+"""`avgperf suite --launcher=slurm` for real: a job array on a SLURM cluster (.ci/start_slurm.sh
+starts a one-node one), one task killed mid-run with SIGKILL and requeued by hand, one
+preempted (SIGUSR2, as before a time limit: submitit checkpoints and requeues it). Both
+resume their trials, and the sweep ends as one local worker's: the same evals, the same
+scores."""
+
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from avgperf import trial_files
+from tests.core import launchers
+
+
+def _need_slurm():
+  if shutil.which('sbatch') is None:
+    if os.environ.get('CI'):
+      pytest.fail('CI is set but sbatch is missing: .ci/run starts SLURM with '
+                  '.ci/start_slurm.sh before the tests')
+    pytest.skip('no SLURM here (sbatch not found; .ci/start_slurm.sh starts a one-node cluster)')
+
+
+def _scontrol(*args: str) -> bool:
+  return subprocess.run(['scontrol', *args], capture_output=True).returncode == 0
+
+
+def _state(task_id: str) -> str:
+  return subprocess.run(['squeue', '--noheader', '--states=all', f'--jobs={task_id}',
+                         '--format=%T'], capture_output=True, text=True).stdout.strip()
+
+
+def _release(task_id: str) -> None:
+  """SLURM holds a requeued job for two minutes (its BeginTime); start it now instead."""
+  launchers.wait_for(lambda: _state(task_id) == 'PENDING', f'{task_id} to be pending again',
+                     timeout_sec=60)
+  assert _scontrol('update', f'JobId={task_id}', 'StartTime=now')
+
+
+def _kill_and_requeue(task_id: str) -> None:
+  """SIGKILL the task's process, with no warning (a crash, a lost node), then requeue the
+  task as an operator would. (`scancel --signal=KILL` would not do: SLURM turns it into its
+  usual cancel, SIGTERM first.)"""
+  raw_id = subprocess.run(['squeue', '--noheader', f'--jobs={task_id}', '--format=%A'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+  pids = subprocess.run(['scontrol', 'listpids', raw_id], capture_output=True, text=True,
+                        check=True).stdout.splitlines()[1:]
+  # The process srun started: step 0, local task 0.
+  pid = next(int(p.split()[0]) for p in pids if p.split()[2:4] == ['0', '0'])
+  os.kill(pid, signal.SIGKILL)
+  launchers.wait_for(lambda: _scontrol('requeue', task_id),
+                     f'scontrol requeue {task_id} to be accepted', timeout_sec=60)
+  _release(task_id)
+
+
+def _preempt(task_id: str) -> None:
+  """SIGUSR2, which SLURM sends 90 s before a task's time limit: submitit asks the task's
+  callable for its checkpoint and requeues it itself."""
+  subprocess.run(['scancel', '--signal=USR2', task_id], check=True)
+  _release(task_id)
+
+
+def _array_id(experiment_dir) -> str:
+  """The array's id, from the folder submitit makes for task 0 when the array is submitted."""
+  folders = list((experiment_dir / 'slurm').glob('*_0'))
+  return folders[0].name.split('_')[0] if folders else ''
+
+
+def test_slurm_array_with_a_killed_and_a_preempted_task_ends_as_one_local_worker(
+    tmp_path, one_worker_sweep):
+  _need_slurm()
+  folder = tmp_path / 'sweep'
+  process = launchers.start(folder, '--launcher=slurm', '--workers=2')
+  array_id = launchers.wait_for(lambda: _array_id(folder), 'the array to be submitted')
+  trials = launchers.trial_dirs(folder)
+  interruptions = [_kill_and_requeue, _preempt]
+  interrupted = []
+
+  def interrupt_the_next_running_trial() -> bool:
+    # A trial past its second eval has a checkpoint to resume from, and is still running.
+    for index, trial_dir in enumerate(trials):
+      if (index not in interrupted and trial_files.read_status(trial_dir) == 'running'
+          and len(launchers.rows(trial_dir)) >= 2):
+        interruptions[len(interrupted)](f'{array_id}_{index}')
+        interrupted.append(index)
+        break
+    assert process.poll() is None, f'the suite ended first:\n{process.communicate()[0]}'
+    return len(interrupted) == len(interruptions)
+
+  launchers.wait_for(interrupt_the_next_running_trial, 'two running trials to interrupt')
+  out = launchers.finish(process)
+
+  assert f'slurm: job array {array_id}, 3 tasks (2 at once)' in out
+  assert out.count('slurm: [') == len(trials), out
+  for index, trial_dir in enumerate(trials):
+    # The interrupted trials resumed from a checkpoint; the others ran once.
+    assert launchers.preemptions(trial_dir) == (index in interrupted), (index, out)
+  assert launchers.outcome(folder) == launchers.outcome(one_worker_sweep)
+
