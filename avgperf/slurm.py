@@ -133,7 +133,8 @@ def _wait(array_id: str, pending: list, poll_sec: float) -> list[str]:
           continue
         failed.append(f'{task} ({what}; log {job.paths.stderr})')
       done += 1
-      print(f'slurm: [{done}/{total}] {task}: {what} (task {job.job_id})', flush=True)
+      print(f'slurm: [{done}/{total}] {task}: {"" if ok else "failed: "}{what} '
+            f'(task {job.job_id})', flush=True)
     pending = still
     if pending:
       time.sleep(poll_sec)
