@@ -6,12 +6,13 @@ launcher working on the same sweep. Each task's logs go to
 `<experiment_dir>/slurm/<array id>_<index>/` (`*_log.out`, `*_log.err`; a requeued task
 appends to them).
 
-Requeue: submitit asks SLURM for SIGUSR2 90 s before a task's time limit, and a preempted
-task gets it too; the task's callable is checkpointable, so submitit requeues it and the
-requeued task resumes the same trial folder from its last checkpoint (the trial's own,
-saved at every eval). A task killed without warning (SIGKILL, a lost node) is requeued by
-`scontrol requeue ARRAYID_INDEX` while the array runs, or later by the same `avgperf suite`
-command, which submits whatever has not finished.
+Requeue: submitit asks SLURM for SIGUSR2 90 s before a task's time limit (some sites send
+it on preemption too); the task's callable is checkpointable, so submitit requeues it, and
+the requeued task resumes the same trial folder from its last checkpoint (the trial's own,
+saved at every eval). A task preempted by a cluster that requeues (PreemptMode=REQUEUE)
+starts again and resumes the same way. A task killed without warning (SIGKILL, a lost node)
+is requeued by `scontrol requeue ARRAYID_INDEX` while the array runs, or later by the same
+`avgperf suite` command, which submits whatever has not finished.
 
 GPUs: with `gpus_per_task`, SLURM gives each task its own GPUs (it sets CUDA_VISIBLE_DEVICES)
 and JAX keeps its default preallocation; without it, tasks placed on one node see the same

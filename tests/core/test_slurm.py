@@ -15,7 +15,9 @@ from avgperf import trial_files
 from tests.core import launchers
 
 
+@pytest.fixture(autouse=True, scope='session')
 def _need_slurm():
+  """Before any other fixture (the reference sweep): skip, or in CI fail, without SLURM."""
   if shutil.which('sbatch') is None:
     if os.environ.get('CI'):
       pytest.fail('CI is set but sbatch is missing: .ci/run starts SLURM with '
@@ -75,7 +77,6 @@ def _array_id(experiment_dir) -> str:
 
 def test_slurm_array_with_killed_and_preempted_tasks_ends_as_one_local_worker(
     tmp_path, one_worker_sweep):
-  _need_slurm()
   folder = tmp_path / 'sweep'
   process = launchers.start(folder, '--launcher=slurm', '--workers=2')
   array_id = launchers.wait_for(lambda: _array_id(folder), 'the array to be submitted')
