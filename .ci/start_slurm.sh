@@ -36,14 +36,15 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   runuser -u munge -- /usr/sbin/munged
 fi
 
-# slurm.conf: this machine as the one node, with what slurmd detects (CPUs, sockets, memory).
+# slurm.conf: this machine as the one node, with what slurmd detects (CPUs, sockets, memory),
+# reached on the loopback address (no name resolution needed).
 node_line=$(slurmd -C | head -n 1)
 host=$(hostname -s)
 install -d -m 0755 /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 new_conf=$(cat <<EOF
 # Written by .ci/start_slurm.sh: a one-node test cluster.
 ClusterName=avgperf
-SlurmctldHost=${host}
+SlurmctldHost=${host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -64,16 +65,17 @@ SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
 ReturnToService=2
 KillWait=5
-${node_line} State=UNKNOWN
+${node_line} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=main Nodes=${host} Default=YES MaxTime=INFINITE State=UP
 EOF
 )
 if [[ ! -f ${CONF} ]] || [[ "$(cat "${CONF}")" != "${new_conf}" ]]; then
   printf '%s\n' "${new_conf}" > "${CONF}"
   for pidfile in /run/slurmd.pid /run/slurmctld.pid; do
-    if [[ -s ${pidfile} ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
-      kill "$(cat "${pidfile}")"
-      while kill -0 "$(cat "${pidfile}")" 2>/dev/null; do sleep 0.2; done
+    pid=$(cat "${pidfile}" 2>/dev/null || true)
+    if [[ -n ${pid} ]] && kill -0 "${pid}" 2>/dev/null; then
+      kill "${pid}"
+      while kill -0 "${pid}" 2>/dev/null; do sleep 0.2; done
     fi
   done
 fi
