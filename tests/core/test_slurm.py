@@ -11,13 +11,16 @@ import subprocess
 
 import pytest
 
+from avgperf import slurm
+from avgperf import suite
 from avgperf import trial_files
+from avgperf.errors import UsageError
 from tests.core import launchers
 
 
-@pytest.fixture(autouse=True, scope='session')
-def _need_slurm():
-  """Before any other fixture (the reference sweep): skip, or in CI fail, without SLURM."""
+@pytest.fixture(scope='session')
+def slurm_cluster():
+  """Skips, or in CI fails, without SLURM. Asked for first, so before the reference sweep."""
   if shutil.which('sbatch') is None:
     if os.environ.get('CI'):
       pytest.fail('CI is set but sbatch is missing: .ci/run starts SLURM with '
@@ -75,8 +78,17 @@ def _array_id(experiment_dir) -> str:
   return folders[0].name.split('_')[0] if folders else ''
 
 
+def test_without_sbatch_the_launcher_says_so_in_one_line(tmp_path, monkeypatch):
+  monkeypatch.setattr(shutil, 'which', lambda name: None)
+  run = launchers.suite_run(tmp_path)
+  with pytest.raises(UsageError, match=r'needs SLURM \(sbatch is not on the PATH\)'):
+    slurm.run(run, suite.tasks(run))
+  assert not tmp_path.joinpath('slurm').exists()
+
+
 def test_slurm_array_with_killed_and_preempted_tasks_ends_as_one_local_worker(
-    tmp_path, one_worker_sweep):
+    slurm_cluster, tmp_path, one_worker_sweep):  # pylint: disable=redefined-outer-name
+  del slurm_cluster  # asked for its check only
   folder = tmp_path / 'sweep'
   process = launchers.start(folder, '--launcher=slurm', '--workers=2')
   array_id = launchers.wait_for(lambda: _array_id(folder), 'the array to be submitted')
