@@ -55,7 +55,8 @@ def _suite(args) -> int:
 
   run = suite_lib.make_run(args.suite, args.experiment_dir,
                            args.submissions.split(',') if args.submissions else None,
-                           args.num_studies, args.data_dir, args.rng_seed)
+                           args.num_studies, args.data_dir, args.rng_seed,
+                           args.max_global_steps, args.eval_every_steps)
   if args.workers < 1:
     raise UsageError(f'--workers must be at least 1, got {args.workers}')
 
@@ -78,7 +79,7 @@ def _suite(args) -> int:
     if args.launcher == 'slurm':
       from avgperf import slurm  # pylint: disable=g-import-not-at-top
       slurm.run(run, todo, partition=args.slurm_partition, parallelism=args.workers,
-                timeout_min=args.slurm_timeout_min)
+                timeout_min=args.slurm_timeout_min, gpus_per_task=args.slurm_gpus_per_task)
     elif args.workers == 1:
       suite_lib.work(run, report)
     else:
@@ -97,8 +98,9 @@ def _worker_args(args) -> list[str]:
     out.append(f'--submissions={args.submissions}')
   if args.num_studies is not None:
     out.append(f'--num_studies={args.num_studies}')
-  if args.data_dir:
-    out.append(f'--data_dir={args.data_dir}')
+  for name in ('data_dir', 'max_global_steps', 'eval_every_steps'):
+    if getattr(args, name) is not None:
+      out.append(f'--{name}={getattr(args, name)}')
   return out
 
 
@@ -326,9 +328,18 @@ def _add_suite(sub) -> None:
                      'slurm: array tasks at once')
   suite.add_argument('--slurm_partition', help='the SLURM partition (default: the cluster\'s)')
   suite.add_argument('--slurm_timeout_min', type=int, default=60,
-                     help='the time limit of each SLURM task, in minutes')
+                     help='the time limit of each SLURM task, in minutes (a trial that '
+                     'outlasts it is requeued and resumes from its last checkpoint)')
+  suite.add_argument('--slurm_gpus_per_task', type=int,
+                     help='GPUs SLURM gives each task for itself (--gpus-per-task); without '
+                     'it tasks that share a node share its devices, allocating on demand')
   suite.add_argument('--data_dir', help='the datasets folder, for workloads that read one')
   suite.add_argument('--rng_seed', type=int, default=0, help='the suite\'s seed')
+  suite.add_argument('--max_global_steps', type=int,
+                     help='stop every trial after this many steps (a smoke test)')
+  suite.add_argument('--eval_every_steps', type=int,
+                     help='eval every this many steps instead of every eval period of timed '
+                     'training (evals at the same steps in every run)')
   suite.add_argument('--worker', action='store_true',
                      help='run as one worker of a local launcher (used by the launcher)')
   suite.set_defaults(func=_suite)

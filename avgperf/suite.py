@@ -36,6 +36,8 @@ class SuiteRun:
   num_studies: int
   data_dir: str | None = None
   rng_seed: int = 0
+  max_global_steps: int | None = None
+  eval_every_steps: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Task:
 
 def make_run(suite_name: str, experiment_dir: str | os.PathLike,
              submissions: Sequence[str] | None = None, num_studies: int | None = None,
-             data_dir: str | None = None, rng_seed: int = 0) -> SuiteRun:
+             data_dir: str | None = None, rng_seed: int = 0,
+             max_global_steps: int | None = None,
+             eval_every_steps: int | None = None) -> SuiteRun:
   try:
     suite = suite_configs.get(suite_name)
   except KeyError as e:
@@ -61,7 +65,8 @@ def make_run(suite_name: str, experiment_dir: str | os.PathLike,
   if num_studies is not None and num_studies < 1:
     raise UsageError(f'num_studies must be at least 1, got {num_studies}')
   return SuiteRun(suite, Path(experiment_dir), tuple(submissions or suite.submissions),
-                  num_studies or suite.num_studies, data_dir, rng_seed)
+                  num_studies or suite.num_studies, data_dir, rng_seed, max_global_steps,
+                  eval_every_steps)
 
 
 def tasks(run: SuiteRun) -> list[Task]:
@@ -75,7 +80,8 @@ def _experiment_config(run: SuiteRun, task: Task) -> experiment.ExperimentConfig
   return experiment.ExperimentConfig(
       experiment_dir=run.experiment_dir / task.submission, studies=[task.study],
       trials=[task.trial], num_tuning_trials=run.suite.num_tuning_trials,
-      rng_seed=run.rng_seed, data_dir=run.data_dir, resume=True)
+      rng_seed=run.rng_seed, data_dir=run.data_dir, max_global_steps=run.max_global_steps,
+      eval_every_steps=run.eval_every_steps, resume=True)
 
 
 @functools.cache
@@ -118,10 +124,20 @@ def work(run: SuiteRun, report: Callable[[Task, runner.TrialRecord | None], None
     report(task, run_task(run, task))
 
 
+def _finished(run: SuiteRun, task: Task) -> bool:
+  """As `experiment.finished`: a trial stopped by a lower step limit than this run's is not."""
+  folder = trial_dir(run, task)
+  status = trial_files.read_status(folder)
+  if status == 'max_steps':
+    rows = trial_files.EvalLog.load(folder / trial_files.EVAL_MEASUREMENTS).rows
+    done = int(rows[-1]['global_step']) if rows else 0
+    return run.max_global_steps is not None and run.max_global_steps <= done
+  return status in trial_files.FINAL_STATUSES
+
+
 def pending(run: SuiteRun) -> list[Task]:
   """The tasks whose trials have not finished."""
-  return [t for t in tasks(run)
-          if trial_files.read_status(trial_dir(run, t)) not in trial_files.FINAL_STATUSES]
+  return [t for t in tasks(run) if not _finished(run, t)]
 
 
 def _gpu_count() -> int:
