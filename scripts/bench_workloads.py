@@ -123,11 +123,12 @@ def _num_examples(batch: dict) -> int:
   return int(batch['weights'].sum())
 
 
-def _flops(compiled) -> float:
+def _cost(compiled, what: str) -> float:
+  """XLA's estimate of the program's 'flops' or 'bytes accessed'."""
   cost = compiled.cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0]
-  return float(cost.get('flops', float('nan')))
+  return float(cost.get(what, float('nan')))
 
 
 def _init(workload):
@@ -167,7 +168,8 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
   for _ in range(2):
     jax.block_until_ready(run())
   seconds = _median_seconds(run, steps)
-  return {'seconds': seconds, 'flops': _flops(compiled), 'compile_s': compile_s,
+  return {'seconds': seconds, 'flops': _cost(compiled, 'flops'),
+          'bytes': _cost(compiled, 'bytes accessed'), 'compile_s': compile_s,
           'warm_compile_s': warm_s, 'examples_per_s': _num_examples(batch) / seconds}
 
 
@@ -488,6 +490,8 @@ def main(argv=None) -> int:
           f'{EVAL_BATCH[name]:10d} {eval_rate:9.1f} | {result["compile_s"]:9.1f} '
           f'{result["warm_compile_s"]:6.1f} | {pipeline:13.1f} {pipeline / cores:8.1f} | '
           f'{needed:13.0f}', flush=True)
+    print(f'  {name}: the train step moves {result["bytes"] / 1e9:.3f} GB (XLA\'s cost '
+          'analysis)', flush=True)
     if name == 'ogbg':
       print(f'ogbg: mean AP on the host over 43,793 graphs x 128 tasks: '
             f'{bench_ogbg_map():.2f} s per split', flush=True)
