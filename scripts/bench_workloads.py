@@ -194,6 +194,29 @@ def _compile_cold_and_warm(compile_fn):
   return compiled, cold, warm
 
 
+def bench_unet_instance_norm(batch_size: int, steps: int) -> dict:
+  """The U-Net's train step with its one-pass instance norm against the two-pass one
+  (`jnp.var`): bytes moved and seconds, each (one-pass, two-pass)."""
+  from workloads.fastmri import model  # pylint: disable=g-import-not-at-top
+
+  one_pass = model.instance_norm
+
+  def two_pass(x, epsilon=1e-5):
+    mean = jnp.mean(x, axis=(1, 2), keepdims=True)
+    return (x - mean) * jax.lax.rsqrt(jnp.var(x, axis=(1, 2), keepdims=True) + epsilon)
+
+  results = []
+  for norm in (one_pass, two_pass):
+    model.instance_norm = norm
+    try:
+      jax.clear_caches()
+      results.append(bench_train_step('fastmri', batch_size, steps))
+    finally:
+      model.instance_norm = one_pass
+  return {'bytes': tuple(r['bytes'] for r in results),
+          'seconds': tuple(r['seconds'] for r in results)}
+
+
 def bench_eval(name: str, batch_size: int, repeats: int = 3) -> float:
   """Examples/s of the workload's jitted `eval_batch` (its forward and metric sums)."""
   workload = registry.get(name)
@@ -492,6 +515,12 @@ def main(argv=None) -> int:
           f'{needed:13.0f}', flush=True)
     print(f'  {name}: the train step moves {result["bytes"] / 1e9:.3f} GB (XLA\'s cost '
           'analysis)', flush=True)
+    if name == 'fastmri':
+      norm = bench_unet_instance_norm(BATCH[name], args.steps)
+      print(f'  fastmri: instance norm in one pass against two: {norm["bytes"][0] / 1e9:.3f} '
+            f'against {norm["bytes"][1] / 1e9:.3f} GB a step, {norm["seconds"][0]:.3f} against '
+            f'{norm["seconds"][1]:.3f} s ({norm["seconds"][0] / norm["seconds"][1]:.3f}x)',
+            flush=True)
     if name == 'ogbg':
       print(f'ogbg: mean AP on the host over 43,793 graphs x 128 tasks: '
             f'{bench_ogbg_map():.2f} s per split', flush=True)
