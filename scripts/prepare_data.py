@@ -283,6 +283,7 @@ def prepare_librispeech(data_dir: str, raw_dir: str, subsets=LIBRISPEECH_SUBSETS
       kept = sum(found[s][1] for s in group if s in found)
       if set(group) <= set(found) and kept != expected:
         raise ValueError(f'{"+".join(group)}: {kept} utterances kept; expected {expected}')
+  return found
 
 
 CRITEO_DAYS = 24

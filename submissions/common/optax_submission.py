@@ -87,7 +87,10 @@ class OptaxSubmission:
     key = (workload, hyperparameters)
     if key not in self._cache:
       self._cache.clear()
-      tx = self.make_tx(workload, self._hyperparameters(hyperparameters))
+      # Built eagerly even when first asked for inside a trace (the plan checks a submission
+      # abstractly): constants the transformation makes must not be that trace's tracers.
+      with jax.ensure_compile_time_eval():
+        tx = self.make_tx(workload, self._hyperparameters(hyperparameters))
       self._cache[key] = (tx, jax.jit(self._step_fn(workload, hyperparameters, tx),
                                       donate_argnums=(0, 2)))
     return self._cache[key]

@@ -18,8 +18,8 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
-from avgperf import sharding, spec, submission, tuning
-from submissions.averaging._base import float32_copy
+from avgperf import sharding, spec, submission_loader, tuning
+from submissions.averagers._base import float32_copy
 from workloads import registry
 from workloads.criteo1tb.model import DlrmSmall
 from workloads.criteo1tb.workload import DlrmWorkload
@@ -89,7 +89,7 @@ copied = jax.jit(lambda p: jax.tree.map(lambda q: q * 1.0, p))(params)
 out['jit_copy'] = shards(copied['embedding_table'])
 out['float32_copy'] = shards(float32_copy(params)['embedding_table'])
 
-baseline = submission.load('baseline')
+baseline = submission_loader.load('baseline')
 hparams = tuning.make_hyperparameters(tuning.load_search_space(baseline.default_search_space)[0])
 opt_state = sharding.replicate_unplaced(baseline.init_optimizer_state(
     w, params, {}, hparams, jax.random.PRNGKey(1)))
