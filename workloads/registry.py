@@ -16,6 +16,7 @@ _WORKLOADS: dict[str, tuple[str, str, dict]] = {
     'imagenet_vit_small': ('workloads.imagenet_vit.small', 'ImagenetVitSmallWorkload', {}),
     'fastmri': ('workloads.fastmri.workload', 'FastMRIWorkload', {}),
     'fastmri_small': ('workloads.fastmri.small', 'FastMRISmallWorkload', {}),
+    'finewebedu_lm': ('workloads.finewebedu_lm.workload', 'FineWebEduLmWorkload', {}),
 }
 
 
