@@ -86,6 +86,7 @@ SMALL: dict[str, WorkloadFacts] = {
     'imagenet_resnet_small': _F('accuracy', 'max', 0.9933, 0.99, 85, 700, 3, 64),
     'imagenet_vit_small': _F('accuracy', 'max', 0.99, 0.98, 95, 4_000, 2, 32),
     'fastmri_small': _F('ssim', 'max', 0.855, 0.855, 70, 1_400, 4, 8),
+    'finewebedu_lm_small': _F('ppl', 'min', 6.0, 6.0, 120, 3_000, 5, 32),
 }
 
 RULES = {'v0.5': V05, 'v0.6': V06}

@@ -17,6 +17,7 @@ _WORKLOADS: dict[str, tuple[str, str, dict]] = {
     'fastmri': ('workloads.fastmri.workload', 'FastMRIWorkload', {}),
     'fastmri_small': ('workloads.fastmri.small', 'FastMRISmallWorkload', {}),
     'finewebedu_lm': ('workloads.finewebedu_lm.workload', 'FineWebEduLmWorkload', {}),
+    'finewebedu_lm_small': ('workloads.finewebedu_lm.small', 'FineWebEduLmSmallWorkload', {}),
 }
 
 

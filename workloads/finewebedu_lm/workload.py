@@ -134,6 +134,8 @@ class FineWebEduLmWorkload(DecoderLmWorkload):
     if data_dir is None:
       raise ValueError('finewebedu_lm needs --data_dir (see scripts/prepare_data.py)')
     tokens = input_pipeline.load_tokens(data_dir, split)
+    seq_len = self.config.seq_len
     if split == 'train':
-      return input_pipeline.train_iterator(tokens, global_batch_size, rng, start_step)
-    return input_pipeline.eval_iterator(tokens, global_batch_size, self.split_sizes()[split])
+      return input_pipeline.train_iterator(tokens, global_batch_size, rng, start_step, seq_len)
+    return input_pipeline.eval_iterator(tokens, global_batch_size, self.split_sizes()[split],
+                                        seq_len)
