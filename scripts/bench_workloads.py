@@ -3,13 +3,17 @@ keep up.
 
 For each full-size model at a small batch: the median time of a jitted train step (forward,
 backward, AdamW, buffers donated), its FLOPs (XLA's cost analysis of the compiled step) and
-the FLOP rate as a fraction of this machine's measured matmul peak (float32). For each input
-pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
-`tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
-folder): examples/s in all and per CPU core, next to the examples/s the model consumes here
-and the rate AlgoPerf's step hint and budget imply (step_hint x batch / budget).
+the FLOP rate as a fraction of this machine's measured matmul peak (in the model's compute
+dtype: float32, bfloat16 for finewebedu_lm); and the examples/s of its jitted eval step at the
+same batch, the sums added up on the device as the eval loop does. For each input pipeline,
+on mock data of realistic size (ImageNet: JPEGs of 500x375 through `tfds.testing.mock_data`;
+fastMRI: h5 volumes of 640x368 k-space written to a temporary folder; FineWeb-Edu: a
+memory-mapped file of random GPT-2 ids): examples/s in all and per CPU core, next to the
+examples/s the model consumes here and the rate AlgoPerf's step hint and budget imply
+(step_hint x batch / budget).
 
-    python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores)
+    python scripts/bench_workloads.py                 # everything (about 5 minutes on 2 cores,
+                                                      # and minutes more for finewebedu_lm)
     python scripts/bench_workloads.py --only=fastmri --steps=5
 """
 
@@ -35,7 +39,8 @@ from avgperf import spec  # pylint: disable=g-import-not-at-top
 from configs.workloads import baseline_batch_size  # pylint: disable=g-import-not-at-top
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
-BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2}
+BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'finewebedu_lm': 1}
+PEAK_DTYPE = {'finewebedu_lm': jnp.bfloat16}  # others: float32
 PIPELINE_BATCH = 32
 
 
@@ -48,26 +53,38 @@ def _median_seconds(fn, repeats: int) -> float:
   return statistics.median(times)
 
 
-def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5) -> float:
-  """The best float32 FLOP/s of a jitted square matmul over `sizes`."""
+def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5, dtype=jnp.float32) -> float:
+  """The best FLOP/s of a jitted square matmul of `dtype` over `sizes`."""
   best = 0.0
   for n in sizes:
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype)
     f = jax.jit(jnp.matmul)
     jax.block_until_ready(f(a, b))
     best = max(best, 2 * n**3 / _median_seconds(lambda: f(a, b), repeats))
   return best
 
 
-def _synthetic_batch(workload, batch_size: int) -> dict:
+def _synthetic_batch(workload, batch_size: int, weights: bool = False) -> dict:
+  """A training batch; with `weights`, an eval batch (weights per example, per token for
+  the LM, and the de-normalisation fastMRI's metric reads)."""
   rng = np.random.default_rng(0)
   if workload.name == 'fastmri':
     shape = (batch_size, 320, 320)
-    return {'inputs': rng.normal(size=shape).astype(np.float32),
-            'targets': rng.normal(size=shape).astype(np.float32)}
-  return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
-          'targets': rng.integers(0, 1000, batch_size).astype(np.int32)}
+    batch = {'inputs': rng.normal(size=shape).astype(np.float32),
+             'targets': rng.normal(size=shape).astype(np.float32)}
+    if weights:
+      batch.update({k: np.ones(batch_size, np.float32) for k in ('mean', 'std', 'volume_max')})
+  elif workload.name == 'finewebedu_lm':
+    tokens = rng.integers(0, 50_257, (batch_size, 1_025)).astype(np.int32)
+    batch = {'inputs': tokens[:, :-1], 'targets': tokens[:, 1:]}
+  else:
+    batch = {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
+             'targets': rng.integers(0, 1000, batch_size).astype(np.int32)}
+  if weights:
+    per_token = workload.name == 'finewebedu_lm'
+    batch['weights'] = np.ones(batch['targets'].shape if per_token else batch_size, np.float32)
+  return batch
 
 
 def _flops(compiled) -> float:
@@ -111,7 +128,26 @@ def bench_train_step(name: str, batch_size: int, steps: int) -> dict:
     jax.block_until_ready(run())
   seconds = _median_seconds(run, steps)
   return {'seconds': seconds, 'flops': _flops(compiled), 'compile_s': compile_s,
-          'examples_per_s': batch_size / seconds}
+          'examples_per_s': batch_size / seconds, 'params': state[0], 'model_state': state[1]}
+
+
+def bench_eval_step(name: str, params, model_state, batch_size: int, steps: int) -> float:
+  """Examples/s of the jitted eval step, its sums added up on the device (the eval loop)."""
+  workload = registry.get(name)
+  batch = jax.device_put(_synthetic_batch(workload, batch_size, weights=True))
+  eval_batch = jax.jit(workload.eval_batch)
+  rng = jax.random.PRNGKey(2)
+  jax.block_until_ready(eval_batch(params, model_state, batch, rng))
+
+  def run():
+    sums = eval_batch(params, model_state, batch, rng)
+    for _ in range(steps - 1):
+      sums = jax.tree.map(jnp.add, sums, eval_batch(params, model_state, batch, rng))
+    return sums
+
+  start = time.perf_counter()
+  jax.block_until_ready(run())
+  return steps * batch_size / (time.perf_counter() - start)
 
 
 # --- Pipelines on mock data. ------------------------------------------------------------------
@@ -178,6 +214,13 @@ def bench_pipeline(name: str, batches: int) -> float:
   """Training examples/s of the workload's input pipeline on mock data."""
   workload = registry.get(name)
   rng = jax.random.PRNGKey(0)
+  if name == 'finewebedu_lm':
+    with tempfile.TemporaryDirectory() as d:
+      # 40,000 windows (82 MB), read by random access through the page cache.
+      np.random.default_rng(0).integers(0, 50_257, 40_000 * 1_025).astype('<u2').tofile(
+          Path(d) / 'train.bin')
+      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
+      return _examples_per_second(it, batches, PIPELINE_BATCH)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
       _write_fastmri(Path(d))
@@ -201,22 +244,30 @@ def main(argv=None) -> int:
   names = [args.only] if args.only else list(BATCH)
   cores = os.cpu_count()
 
-  peak = matmul_peak()
+  peaks = {dtype: matmul_peak(dtype=dtype)
+           for dtype in {jnp.float32, *(PEAK_DTYPE.get(n, jnp.float32) for n in names)}}
   print(f'machine: {cores} CPU cores, jax {jax.__version__} on {jax.devices()[0].platform}; '
-        f'float32 matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
+        'matmul peak ' + ', '.join(f'{jnp.dtype(d).name} {p / 1e9:.1f}'
+                                   for d, p in peaks.items()) + ' GFLOP/s', flush=True)
   print(f'{"workload":16s} {"batch":>5s} {"step s":>8s} {"GFLOP/step":>11s} {"GFLOP/s":>8s} '
-        f'{"of peak":>7s} {"model ex/s":>10s} | {"pipeline ex/s":>13s} {"per core":>8s} | '
-        f'{"AlgoPerf ex/s":>13s}', flush=True)
+        f'{"of peak":>7s} {"model ex/s":>10s} {"eval ex/s":>9s} | {"pipeline ex/s":>13s} '
+        f'{"per core":>8s} | {"AlgoPerf ex/s":>13s}', flush=True)
   for name in names:
     result = bench_train_step(name, BATCH[name], args.steps)
     rate = result['flops'] / result['seconds']
+    evals = bench_eval_step(name, result['params'], result['model_state'], BATCH[name],
+                            args.steps)
+    del result['params'], result['model_state']
     pipeline = float('nan') if args.skip_pipelines else bench_pipeline(name, args.batches)
     w = registry.get(name)
     needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
+    peak = peaks[PEAK_DTYPE.get(name, jnp.float32)]
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
-          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} | '
-          f'{pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}', flush=True)
-  print('model ex/s: training examples per second of the step above, on this machine. '
+          f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} '
+          f'{evals:9.1f} | {pipeline:13.1f} {pipeline / cores:8.1f} | {needed:13.0f}',
+          flush=True)
+  print('model ex/s, eval ex/s: examples per second of the train step and of the eval step '
+        'above, on this machine. '
         'AlgoPerf ex/s: step_hint x baseline batch / max_allowed_runtime_sec, the rate the '
         'baseline consumes on the reference hardware (8x V100).')
   return 0
