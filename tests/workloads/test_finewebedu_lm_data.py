@@ -141,7 +141,11 @@ def test_standard_library_workload_has_its_windows():
   assert not set(corpus.files['validation']) & set(corpus.files['test'])
   assert not any('/test/' in f'/{f}' for f in sum(corpus.files.values(), ()))
   for split in ('validation', 'test'):
-    assert input_pipeline.num_windows(corpus.tokens[split], 128) >= 512
+    rows = input_pipeline.windows(corpus.tokens[split], 128)
+    assert len(rows) >= small.EVAL_SPLIT_WINDOWS
+    batches = list(w.input_iterator(split, jax.random.PRNGKey(0), 100))
+    inputs = np.concatenate([b['inputs'] for b in batches])[:w.split_sizes()[split]]
+    np.testing.assert_array_equal(inputs, rows[:1024:4, :-1])  # every 4th window
   assert w.num_train_examples > 50_000
   batch = next(w.input_iterator('train', jax.random.PRNGKey(0), 8))
   assert batch['inputs'].shape == (8, 128) and batch['inputs'].max() < 256
