@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from avgperf import logs, runner, submission as submission_lib, tuning  # pylint: disable=g-import-not-at-top
 from workloads import registry
 
-SMALL = 'digits,imagenet_resnet_small,imagenet_vit_small,fastmri_small'
+SMALL = 'digits,imagenet_resnet_small,imagenet_vit_small,fastmri_small,finewebedu_lm_small'
 
 
 def main() -> None:
