@@ -229,3 +229,32 @@ def test_bfloat16_compute_keeps_float32_params_and_trains(tmp_path):
     updates, opt_state = tx.update(grads, opt_state, params)
     params = optax.apply_updates(params, updates)
   assert float(loss(params)) < first - 0.1
+
+
+def test_initialisers_are_the_specified_ones():
+  """Spec §10.1: normal(0.02) for the embedding, q, k, v and the MLP's up-projection,
+  normal(0.02 / sqrt(2 * layers)) for the two projections into the residual stream, ones for
+  the RMSNorm scales, log2(L^2 - L) for the attention scale; no biases."""
+  cfg = lm_model.DecoderConfig(vocab_size=512, seq_len=64, model_dim=128, num_heads=4,
+                               num_layers=3, expanded_model_dim=512)
+  params = jax.jit(lm_model.Decoder(cfg).init)(jax.random.PRNGKey(0),
+                                               jnp.ones((1, 64), jnp.int32))['params']
+  block = params['blocks_1']
+  stds = {'embed': params['embed']['embedding'], 'q': block['CausalAttn_0']['query']['kernel'],
+          'k': block['CausalAttn_0']['key']['kernel'],
+          'v': block['CausalAttn_0']['value']['kernel'],
+          'up': block['Mlp_0']['Dense_0']['kernel']}
+  for name, x in stds.items():
+    assert np.std(x) == pytest.approx(0.02, rel=0.03), name
+  residual = 0.02 / math.sqrt(6)
+  assert np.std(block['CausalAttn_0']['attn_out_proj']['kernel']) == pytest.approx(residual,
+                                                                                  rel=0.03)
+  assert np.std(block['Mlp_0']['Dense_1']['kernel']) == pytest.approx(residual, rel=0.03)
+  for scale in (block['RMSNorm_0']['scale'], block['RMSNorm_1']['scale'],
+                params['out_ln']['scale']):
+    np.testing.assert_array_equal(scale, 1.0)
+  assert float(block['CausalAttn_0']['attn_scale']) == pytest.approx(math.log2(64 * 63),
+                                                                      abs=0.07)
+  names = {jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]}
+  assert not [n for n in names if 'bias' in n]
+  assert block['Mlp_0']['Dense_0']['kernel'].shape == (128, 1024)  # 2 x hidden 512
