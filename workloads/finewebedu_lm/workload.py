@@ -65,7 +65,7 @@ class DecoderLmWorkload(spec.Workload):
   target_metric_name = 'ppl'
   target_metric_mode = 'min'
   loss_type = spec.LossType.SOFTMAX_CROSS_ENTROPY
-  config: DecoderConfig = FINEWEBEDU_LM
+  config: DecoderConfig
 
   def __init__(self):
     self._model = Decoder(self.config)
@@ -120,6 +120,7 @@ class FineWebEduLmWorkload(DecoderLmWorkload):
   """
 
   name = 'finewebedu_lm'
+  config = FINEWEBEDU_LM
   dataset = 'FineWeb-Edu sample-10BT, GPT-2 tokens, windows of 1,025 (memory-mapped uint16)'
   num_train_examples = 8_749_870
   num_validation_examples = 100_000
