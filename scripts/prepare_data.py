@@ -300,6 +300,8 @@ def main(argv=None) -> int:
   elif args.dataset == 'fastmri':
     prepare_fastmri(args.data_dir, args.tar_dir, args.check_only, args.dry_run)
   else:
+    if (args.parquet_dir is None) == (args.algoperf_dir is None):
+      parser.error('finewebedu: give exactly one of --parquet_dir and --algoperf_dir')
     prepare_finewebedu(args.data_dir, args.parquet_dir, args.algoperf_dir, args.dry_run)
   return 0
 
