@@ -264,3 +264,17 @@ def test_initialisers_are_the_specified_ones():
   names = {jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]}
   assert not [n for n in names if 'bias' in n]
   assert block['Mlp_0']['Dense_0']['kernel'].shape == (128, 1024)  # 2 x hidden 512
+
+
+def test_scored_and_stopped_at_the_leaderboard_target():
+  from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
+  from scoring import rules  # pylint: disable=g-import-not-at-top
+
+  targets = workload_configs.FINEWEBEDU_LM_TARGETS
+  assert targets == {'workload_file': 22.432, 'leaderboard': 22.2995}
+  assert rules.preset('v0.6').workloads['finewebedu_lm'].validation_target == 22.2995
+  w = FineWebEduLmWorkload()
+  assert (w.validation_target_value, w.target_metric_mode) == (22.2995, 'min')
+  assert w.has_reached_validation_target({'validation/ppl': 22.2995})
+  assert not w.has_reached_validation_target({'validation/ppl': 22.4})  # under 22.432 only
+  assert w.has_reached_test_target({})  # no test split, no test target
