@@ -83,14 +83,14 @@ V05: dict[str, WorkloadFacts] = {
 # seconds and keeps a generous budget. finewebedu_lm_small (provisional budget): seeds 0-2,
 # evaluated every 150 steps, had validation ppl 4.85-4.92 at step 1,500 and 4.72-4.77 at
 # 1,650 of the step hint's 3,000 (target 4.80: 52-55%; test ppl 5.19-5.21 at 1,650); its
-# budget assumes ~50 ms a step on a quiet 2-core machine (149 ms measured on a shared one at
-# load ~10), to be timed again there.
+# budget assumes ~65 ms a step on a quiet 2-core machine (101 ms measured on a shared one at
+# load ~2, 149 ms at load ~10), to be timed again there.
 SMALL: dict[str, WorkloadFacts] = {
     'digits': _F('accuracy', 'max', 0.98, 0.98, 30, 600, 0.1, 64),
     'imagenet_resnet_small': _F('accuracy', 'max', 0.9933, 0.99, 85, 700, 3, 64),
     'imagenet_vit_small': _F('accuracy', 'max', 0.99, 0.98, 95, 4_000, 2, 32),
     'fastmri_small': _F('ssim', 'max', 0.855, 0.855, 70, 1_400, 4, 8),
-    'finewebedu_lm_small': _F('ppl', 'min', 4.80, 5.40, 120, 3_000, 5, 8),
+    'finewebedu_lm_small': _F('ppl', 'min', 4.80, 5.40, 150, 3_000, 5, 8),
 }
 
 RULES = {'v0.5': V05, 'v0.6': V06}
