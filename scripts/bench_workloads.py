@@ -9,7 +9,7 @@ split's worth of rows). For each input
 pipeline, on mock data of realistic size (ImageNet: JPEGs of 500x375 through
 `tfds.testing.mock_data`; fastMRI: h5 volumes of 640x368 k-space written to a temporary
 folder; LibriSpeech: preprocessed utterances of 10-20 s; Criteo: TSV day files of synthetic
-click-log lines): examples/s in all and per CPU
+click-log lines; FineWeb-Edu: a memory-mapped file of random GPT-2 ids): examples/s in all and per CPU
 core, next to the examples/s the model consumes here and the rate AlgoPerf's step hint and
 budget imply (step_hint x batch / budget).
 
@@ -51,10 +51,11 @@ from configs.workloads import baseline_batch_size  # pylint: disable=g-import-no
 from workloads import registry  # pylint: disable=g-import-not-at-top
 
 BATCH = {'imagenet_resnet': 8, 'imagenet_vit': 8, 'fastmri': 2, 'ogbg': 64,
-         'librispeech_conformer': 2, 'criteo1tb': 256}
+         'librispeech_conformer': 2, 'criteo1tb': 256, 'finewebedu_lm': 1}
 # Eval batches sized for a CPU (AlgoPerf's: 1,024, 2,048, 256, 32,768 and 256).
 EVAL_BATCH = {'imagenet_resnet': 32, 'imagenet_vit': 32, 'fastmri': 16, 'ogbg': 1_024,
-              'librispeech_conformer': 8, 'criteo1tb': 8192}
+              'librispeech_conformer': 8, 'criteo1tb': 8192, 'finewebedu_lm': 1}
+PEAK_DTYPE = {'finewebedu_lm': jnp.bfloat16}  # the model's compute dtype; others: float32
 PIPELINE_BATCH = 32
 
 
@@ -67,12 +68,12 @@ def _median_seconds(fn, repeats: int) -> float:
   return statistics.median(times)
 
 
-def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5) -> float:
-  """The best float32 FLOP/s of a jitted square matmul over `sizes`."""
+def matmul_peak(sizes=(1024, 2048, 3072), repeats: int = 5, dtype=jnp.float32) -> float:
+  """The best FLOP/s of a jitted square matmul of `dtype` over `sizes`."""
   best = 0.0
   for n in sizes:
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype)
     f = jax.jit(jnp.matmul)
     jax.block_until_ready(f(a, b))
     best = max(best, 2 * n**3 / _median_seconds(lambda: f(a, b), repeats))
@@ -101,6 +102,10 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
     ids = rng.integers(0, 40_000_000, (batch_size, 26))
     return {'inputs': np.concatenate([counts, ids], axis=1).astype(np.float32),
             'targets': rng.integers(0, 2, batch_size).astype(np.float32), 'weights': weights}
+  if workload.name == 'finewebedu_lm':
+    tokens = rng.integers(0, 50_257, (batch_size, 1_025)).astype(np.int32)
+    return {'inputs': tokens[:, :-1], 'targets': tokens[:, 1:],
+            'weights': np.ones((batch_size, 1_024), np.float32)}
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
           'targets': rng.integers(0, 1000, batch_size).astype(np.int32), 'weights': weights}
 
@@ -364,6 +369,13 @@ def bench_pipeline(name: str, batches: int) -> float:
       _write_criteo(Path(d))
       it = workload.input_iterator('train', rng, 4096, data_dir=d)
       return _examples_per_second(it, batches, 4096)
+  if name == 'finewebedu_lm':
+    with tempfile.TemporaryDirectory() as d:
+      # 40,000 windows (82 MB), read by random access through the page cache.
+      np.random.default_rng(0).integers(0, 50_257, 40_000 * 1_025).astype('<u2').tofile(
+          Path(d) / 'train.bin')
+      it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
+      return _examples_per_second(it, batches, PIPELINE_BATCH)
   if name == 'fastmri':
     with tempfile.TemporaryDirectory() as d:
       _write_fastmri(Path(d))
@@ -494,9 +506,11 @@ def main(argv=None) -> int:
   names = [args.only] if args.only else list(BATCH)
   cores = os.cpu_count()
 
-  peak = matmul_peak()
+  peaks = {dtype: matmul_peak(dtype=dtype)
+           for dtype in {jnp.float32, *(PEAK_DTYPE.get(n, jnp.float32) for n in names)}}
   print(f'machine: {cores} CPU cores, jax {jax.__version__} on {jax.devices()[0].platform}; '
-        f'float32 matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
+        'matmul peak ' + ', '.join(f'{jnp.dtype(d).name} {p / 1e9:.1f}'
+                                   for d, p in peaks.items()) + ' GFLOP/s', flush=True)
   print(f'{"workload":16s} {"batch":>5s} {"step s":>8s} {"GFLOP/step":>11s} {"GFLOP/s":>8s} '
         f'{"of peak":>7s} {"model ex/s":>10s} {"eval batch":>10s} {"eval ex/s":>9s} | '
         f'{"compile s":>9s} {"warm":>6s} | {"pipeline ex/s":>13s} {"per core":>8s} | '
@@ -508,6 +522,7 @@ def main(argv=None) -> int:
     pipeline = float('nan') if args.skip_pipelines else bench_pipeline(name, args.batches)
     w = registry.get(name)
     needed = w.step_hint * baseline_batch_size(name) / w.max_allowed_runtime_sec
+    peak = peaks[PEAK_DTYPE.get(name, jnp.float32)]
     print(f'{name:16s} {BATCH[name]:5d} {result["seconds"]:8.3f} {result["flops"] / 1e9:11.1f} '
           f'{rate / 1e9:8.1f} {rate / peak:7.1%} {result["examples_per_s"]:10.1f} '
           f'{EVAL_BATCH[name]:10d} {eval_rate:9.1f} | {result["compile_s"]:9.1f} '

@@ -55,6 +55,28 @@ Criteo 1TB click logs (criteo1tb), from Criteo's day files:
   `split -a 2 -d -l 5000000` does), then checks that day 23 has 36 files, 95,000,000 test
   lines (files 00-18) and 83,274,637 validation lines (19-35). `--check_only` only checks.
 
+FineWeb-Edu (finewebedu_lm), as GPT-2 tokens in flat memory-mapped files, either from the
+`sample-10BT` parquet files of HuggingFaceFW/fineweb-edu:
+
+    # ~/fineweb-edu/sample/10BT holds 000_00000.parquet ... (columns `id`, `text`)
+    python scripts/prepare_data.py finewebedu --data_dir=~/data/finewebedu \
+        --parquet_dir=~/fineweb-edu/sample/10BT
+
+  tokenises each document with GPT-2's BPE (`tiktoken`, encoding 'gpt2', which fetches its
+  vocabulary once), appends the end-of-text token 50256, and writes the concatenation as
+  little-endian uint16 to `train.bin` and `val.bin`. A document goes to `val.bin` when the
+  SHA-256 of its `id` falls in the lowest 1.25% (about 125 M tokens: the 100,000 evaluated
+  windows need 102.5 M), so the split does not depend on file order; files are read sorted.
+
+or from AlgoPerf's prepared folder (Hugging Face `datasets` saved with `save_to_disk`, column
+`input_ids`, already tokenised and split):
+
+    python scripts/prepare_data.py finewebedu --data_dir=~/data/finewebedu \
+        --algoperf_dir=~/algoperf_data/finewebedu   # holds train/ and val/
+
+  which keeps AlgoPerf's split and order. Either way `meta.json` records the token and
+  window counts, and the command checks that `val.bin` has the 100,000 windows evaluated.
+
 Every command takes `--dry_run` to print what it would do.
 """
 
@@ -63,11 +85,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
+import hashlib
+import json
 import os
 import shutil
 import sys
 import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -78,6 +105,10 @@ OGBG_SPLITS = {'train': 350_343, 'validation': 43_793, 'test': 43_793}
 FASTMRI_TARBALLS = {'knee_singlecoil_train': 'knee_singlecoil_train.tar.xz',
                     'knee_singlecoil_val': 'knee_singlecoil_val.tar.xz'}
 FASTMRI_COUNTS = {'knee_singlecoil_train': (973, 34_742), 'knee_singlecoil_val': (199, 7_135)}
+GPT2_VOCAB_SIZE, GPT2_END_OF_TEXT = 50_257, 50_256
+FINEWEBEDU_FILES = {'train': 'train.bin', 'val': 'val.bin'}
+FINEWEBEDU_VALIDATION_FRACTION = 0.0125
+FINEWEBEDU_VALIDATION_WINDOWS, FINEWEBEDU_WINDOW = 100_000, 1_025
 
 
 def prepare_imagenet(data_dir: str, manual_dir: str, dry_run: bool = False) -> None:
@@ -342,6 +373,126 @@ def prepare_criteo(data_dir: str, raw_dir: str | None, check_only: bool = False,
   return found
 
 
+# --- FineWeb-Edu. -----------------------------------------------------------------------------
+
+def gpt2_encoder() -> Callable[[list[str]], list[list[int]]]:
+  """GPT-2's BPE (tiktoken), without special tokens, on all cores."""
+  import tiktoken  # pylint: disable=g-import-not-at-top
+
+  encoding = tiktoken.get_encoding('gpt2')
+  return lambda texts: encoding.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 1)
+
+
+def finewebedu_split(doc_id: str, validation_fraction: float) -> str:
+  """'val' for the documents whose id hashes into the lowest `validation_fraction`."""
+  position = int.from_bytes(hashlib.sha256(doc_id.encode()).digest()[:8], 'big') / 2.0**64
+  return 'val' if position < validation_fraction else 'train'
+
+
+class _TokenFiles:
+  """Appends token arrays to one uint16 file per split (written as `.part`, renamed at the
+  end, so an interrupted run leaves nothing that looks finished)."""
+
+  def __init__(self, data_dir: Path):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    self.paths = {s: data_dir / name for s, name in FINEWEBEDU_FILES.items()}
+    self.files = {s: open(f'{p}.part', 'wb')  # pylint: disable=consider-using-with
+                  for s, p in self.paths.items()}
+    self.counts = dict.fromkeys(self.paths, 0)
+
+  def write(self, split: str, tokens: np.ndarray) -> None:
+    if len(tokens) and (tokens.min() < 0 or tokens.max() >= GPT2_VOCAB_SIZE):
+      raise ValueError(f'token ids outside [0, {GPT2_VOCAB_SIZE}) in the {split} split')
+    self.files[split].write(np.asarray(tokens, '<u2').tobytes())
+    self.counts[split] += len(tokens)
+
+  def close(self) -> dict[str, int]:
+    for split, f in self.files.items():
+      f.close()
+      os.replace(f'{self.paths[split]}.part', self.paths[split])
+    return self.counts
+
+
+def _parquet_documents(parquet_dir: str, rows: int = 1024) -> Iterator[tuple[list, list]]:
+  """(ids, texts) in batches, over the sorted parquet files."""
+  import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
+
+  files = sorted(Path(parquet_dir).expanduser().glob('*.parquet'))
+  if not files:
+    raise FileNotFoundError(f'no .parquet files in {parquet_dir}')
+  for path in files:
+    print(f'tokenising {path}', flush=True)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=['id', 'text']):
+      yield batch.column('id').to_pylist(), batch.column('text').to_pylist()
+
+
+def prepare_finewebedu_parquet(data_dir: str, parquet_dir: str, encode=None,
+                               validation_fraction: float = FINEWEBEDU_VALIDATION_FRACTION
+                               ) -> dict[str, int]:
+  """Tokenises FineWeb-Edu parquet files into train.bin and val.bin; returns token counts."""
+  encode = encode or gpt2_encoder()
+  out = _TokenFiles(Path(data_dir).expanduser())
+  for ids, texts in _parquet_documents(parquet_dir):
+    docs = {'train': [], 'val': []}
+    for doc_id, tokens in zip(ids, encode(texts)):
+      docs[finewebedu_split(doc_id, validation_fraction)].append(tokens + [GPT2_END_OF_TEXT])
+    for split, token_lists in docs.items():
+      if token_lists:
+        out.write(split, np.concatenate([np.asarray(t, np.int64) for t in token_lists]))
+  return out.close()
+
+
+def prepare_finewebedu_algoperf(data_dir: str, algoperf_dir: str) -> dict[str, int]:
+  """Copies the `input_ids` of AlgoPerf's `train/` and `val/` datasets (Arrow stream files
+  listed in each folder's state.json) into train.bin and val.bin, in their order."""
+  import pyarrow as pa  # pylint: disable=g-import-not-at-top
+  import pyarrow.compute as pc  # pylint: disable=g-import-not-at-top
+
+  out = _TokenFiles(Path(data_dir).expanduser())
+  for split in FINEWEBEDU_FILES:
+    folder = Path(algoperf_dir).expanduser() / split
+    if not (folder / 'state.json').is_file():
+      raise FileNotFoundError(f'{folder} is not a saved dataset (no state.json)')
+    for entry in json.loads((folder / 'state.json').read_text())['_data_files']:
+      print(f'reading {folder / entry["filename"]}', flush=True)
+      with pa.memory_map(str(folder / entry['filename'])) as source:
+        for batch in pa.ipc.open_stream(source):
+          ids = pc.list_flatten(batch.column('input_ids'))
+          out.write(split, ids.to_numpy(zero_copy_only=False))
+  return out.close()
+
+
+def finish_finewebedu(data_dir: str, counts: dict[str, int], source: str,
+                      min_validation_windows: int = FINEWEBEDU_VALIDATION_WINDOWS) -> dict:
+  """Writes meta.json and checks that the validation split has the windows evaluated."""
+  windows = {s: n // FINEWEBEDU_WINDOW for s, n in counts.items()}
+  meta = {'dtype': 'uint16 (little-endian)', 'tokenizer': 'gpt2', 'end_of_text': GPT2_END_OF_TEXT,
+          'source': source, 'tokens': counts, 'windows_of_1025': windows}
+  (Path(data_dir).expanduser() / 'meta.json').write_text(json.dumps(meta, indent=2) + '\n')
+  if windows['val'] < min_validation_windows:
+    raise ValueError(f'val.bin has {windows["val"]} windows of {FINEWEBEDU_WINDOW} tokens; '
+                     f'finewebedu_lm evaluates {min_validation_windows}')
+  return meta
+
+
+def prepare_finewebedu(data_dir: str, parquet_dir: str | None, algoperf_dir: str | None,
+                       dry_run: bool = False) -> dict:
+  """One of the two sources -> train.bin, val.bin and meta.json in `data_dir`."""
+  if (parquet_dir is None) == (algoperf_dir is None):
+    raise ValueError('give exactly one of --parquet_dir and --algoperf_dir')
+  source = parquet_dir or algoperf_dir
+  print(f'writing {", ".join(FINEWEBEDU_FILES.values())} to {data_dir} from {source}')
+  if dry_run:
+    return {}
+  if parquet_dir is not None:
+    counts = prepare_finewebedu_parquet(data_dir, parquet_dir)
+  else:
+    counts = prepare_finewebedu_algoperf(data_dir, algoperf_dir)
+  meta = finish_finewebedu(data_dir, counts, str(source))
+  print(json.dumps(meta['windows_of_1025']))
+  return meta
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   sub = parser.add_subparsers(dest='dataset', required=True)
@@ -364,7 +515,11 @@ def main(argv=None) -> int:
   criteo.add_argument('--data_dir', required=True, help='gets day_<d>_<NN> files')
   criteo.add_argument('--raw_dir', help='folder with day_0 ... day_23 (or .gz)')
   criteo.add_argument('--check_only', action='store_true')
-  for p in (imagenet, fastmri, ogbg, librispeech, criteo):
+  finewebedu = sub.add_parser('finewebedu', help='FineWeb-Edu as GPT-2 tokens (uint16 files)')
+  finewebedu.add_argument('--data_dir', required=True, help='gets train.bin, val.bin, meta.json')
+  finewebedu.add_argument('--parquet_dir', help='folder with the sample-10BT .parquet files')
+  finewebedu.add_argument('--algoperf_dir', help="AlgoPerf's prepared folder (train/, val/)")
+  for p in (imagenet, fastmri, ogbg, librispeech, criteo, finewebedu):
     p.add_argument('--dry_run', action='store_true')
   args = parser.parse_args(argv)
   if args.dataset == 'imagenet':
@@ -375,8 +530,12 @@ def main(argv=None) -> int:
     prepare_librispeech(args.data_dir, args.raw_dir, dry_run=args.dry_run, workers=args.workers)
   elif args.dataset == 'fastmri':
     prepare_fastmri(args.data_dir, args.tar_dir, args.check_only, args.dry_run)
-  else:
+  elif args.dataset == 'criteo1tb':
     prepare_criteo(args.data_dir, args.raw_dir, args.check_only, args.dry_run)
+  else:
+    if (args.parquet_dir is None) == (args.algoperf_dir is None):
+      parser.error('finewebedu: give exactly one of --parquet_dir and --algoperf_dir')
+    prepare_finewebedu(args.data_dir, args.parquet_dir, args.algoperf_dir, args.dry_run)
   return 0
 
 

@@ -32,6 +32,8 @@ _WORKLOADS: dict[str, str] = {
         'workloads.librispeech_conformer.small:LibriSpeechConformerSmallWorkload',
     'criteo1tb': 'workloads.criteo1tb.workload:Criteo1TbWorkload',
     'criteo1tb_small': 'workloads.criteo1tb.small:Criteo1TbSmallWorkload',
+    'finewebedu_lm': 'workloads.finewebedu_lm.workload:FineWebEduLmWorkload',
+    'finewebedu_lm_small': 'workloads.finewebedu_lm.small:FineWebEduLmSmallWorkload',
 }
 
 

@@ -1,5 +1,5 @@
 """The full-size models have the spec's parameter counts, to the parameter (spec §3.2, §4.2,
-§9.2), computed with jax.eval_shape so that no weights are allocated."""
+§9.2, §10.2), computed with jax.eval_shape so that no weights are allocated."""
 
 import math
 
@@ -17,6 +17,7 @@ def _count(tree) -> int:
     ('imagenet_resnet', 25_557_032, 53_120),
     ('imagenet_vit', 22_122_472, 0),
     ('fastmri', 7_756_097, 0),
+    ('finewebedu_lm', 252_815_372, 0),
 ])
 def test_parameter_counts(name, params, state):
   workload = registry.get(name)
@@ -47,3 +48,19 @@ def test_vit_and_unet_tree_layout():
   assert _count(params['Conv_0']) == 33
   assert [_count(params[f'TransposeConvBlock_{i}']) for i in range(4)] == [
       524_288, 131_072, 32_768, 8_192]
+
+
+def test_lm_tree_layout():
+  """Spec §10.2: names and sizes of the top level and of one block (AlgoPerf's tree)."""
+  params, _ = registry.get('finewebedu_lm').abstract_init()
+  assert {k: _count(v) for k, v in params.items()} == {
+      'embed': 51_463_168, 'out_ln': 1_024, **{f'blocks_{i}': 16_779_265 for i in range(12)}}
+  assert params['embed']['embedding'].shape == (50_257, 1_024)
+  block = jax.tree_util.tree_flatten_with_path(params['blocks_0'])[0]
+  shapes = {jax.tree_util.keystr(p, simple=True, separator='/'): x.shape for p, x in block}
+  assert shapes == {
+      'CausalAttn_0/query/kernel': (1024, 8, 128), 'CausalAttn_0/key/kernel': (1024, 8, 128),
+      'CausalAttn_0/value/kernel': (1024, 8, 128),
+      'CausalAttn_0/attn_out_proj/kernel': (1024, 1024), 'CausalAttn_0/attn_scale': (),
+      'Mlp_0/Dense_0/kernel': (1024, 8192),
+      'Mlp_0/Dense_1/kernel': (4096, 1024), 'RMSNorm_0/scale': (1024,), 'RMSNorm_1/scale': (1024,)}

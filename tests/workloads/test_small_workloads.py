@@ -32,6 +32,9 @@ def _count(tree) -> int:
     # §5.6's 329,120 with 14 output tokens instead of 256: minus 64 * 242 + 242
     ('librispeech_conformer_small', 313_390, 256),
     ('criteo1tb_small', 2_321_505, 0),
+    # d128, 2 layers, MLP 512: 2 * (4 * 128^2 + 1 + 128 * 1024 + 512 * 128 + 2 * 128)
+    # + 256 * 128 embedding + 128 final norm
+    ('finewebedu_lm_small', 557_698, 0),
 ])
 def test_small_models_are_the_same_code_at_small_sizes(name, params, state):
   p, s = registry.get(name).abstract_init()
