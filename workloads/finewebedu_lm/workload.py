@@ -7,8 +7,10 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from avgperf import spec
+from workloads.common import data_check
 from workloads.common.facts import from_configs
 from workloads.finewebedu_lm import input_pipeline
 from workloads.finewebedu_lm.model import FINEWEBEDU_LM, Decoder, DecoderConfig
@@ -69,6 +71,13 @@ class DecoderLmWorkload(spec.Workload):
 
   def __init__(self):
     self._model = Decoder(self.config)
+
+  def synthetic_batch(self, batch_size, seed=0):
+    """Random windows of `seq_len + 1` tokens, split into inputs and targets."""
+    tokens = np.random.default_rng(seed).integers(
+        0, self.config.vocab_size, (batch_size, self.config.seq_len + 1)).astype(np.int32)
+    return {'inputs': tokens[:, :-1], 'targets': tokens[:, 1:],
+            'weights': np.ones((batch_size, self.config.seq_len), np.float32)}
 
   @property
   def model_params_types(self):
@@ -131,9 +140,11 @@ class FineWebEduLmWorkload(DecoderLmWorkload):
   def num_eval_train_examples(self) -> int:
     return 10_000  # AlgoPerf's fixed subset: the first windows of the training stream
 
+  def check_data(self, data_dir):
+    data_check.require(self.name, data_dir, ['train.bin', 'val.bin'],
+                       'finewebedu --parquet_dir=...')
+
   def input_iterator(self, split, rng, global_batch_size, data_dir=None, start_step=0):
-    if data_dir is None:
-      raise ValueError('finewebedu_lm needs --data_dir (see scripts/prepare_data.py)')
     tokens = input_pipeline.load_tokens(data_dir, split)
     seq_len = self.config.seq_len
     if split == 'train':
