@@ -49,6 +49,8 @@ def _run(name: str, seed: int, step_hint: int) -> list[dict]:
   """The eval rows of one baseline run of `step_hint` steps."""
   workload = registry.get(name)
   workload.step_hint = step_hint
+  unreachable = math.inf if workload.target_metric_mode == 'max' else -math.inf
+  workload.validation_target_value = workload.test_target_value = unreachable  # run it all
   baseline = submission_loader.load('baseline')
   point = tuning.load_search_space(baseline.default_search_space)[0]
   with tempfile.TemporaryDirectory() as d:
