@@ -8,33 +8,29 @@ after every step.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
 import json
 import math
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax.experimental.compilation_cache import compilation_cache as jax_compilation_cache
 
 from avgperf import checkpoint as checkpoint_lib
 from avgperf import final_params
 from avgperf import progress as progress_lib
+from avgperf import step_feed
 from avgperf import provenance
 from avgperf import sharding
 from avgperf import spec
 from avgperf import trial_files
 from avgperf import tuning
 
-_KEY_BLOCK = 1024  # per-step keys are made on the device this many at a time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,70 +83,6 @@ class TrialRecord:
   finished_before: bool = False  # read from the folder of a trial an earlier run finished
 
 
-class _StepKeys:
-  """Per-step keys (data selection, update, prepare-for-eval), a function of (seed, step).
-
-  Made on the device in blocks and kept on the host, so that no step waits on a key split.
-  """
-
-  def __init__(self, key):
-    self._key = key
-    self._start = None
-    self._block = None
-    self._make = jax.jit(lambda k, s: jax.vmap(
-        lambda i: jax.random.split(jax.random.fold_in(k, i), 3))(s + jnp.arange(_KEY_BLOCK)))
-
-  def __call__(self, step: int) -> np.ndarray:
-    if self._start is None or not 0 <= step - self._start < _KEY_BLOCK:
-      self._start = step
-      self._block = np.asarray(self._make(self._key, step))
-    return self._block[step - self._start]
-
-
-class _DevicePrefetcher:
-  """Yields device-placed batches, `size` ahead of their use (flax's prefetch_to_device).
-
-  Each `next()` pulls one host batch and starts its (asynchronous) transfer, so the copy of
-  batch k + size overlaps step k. No thread: a Python producer thread contends for the GIL
-  with the training loop and cost more per step than it hides (heavy pipelines, such as
-  tf.data's, run their work in threads of their own).
-  """
-
-  def __init__(self, batches: Iterator[dict], size: int = 2):
-    self._batches = iter(batches)
-    self._ready = collections.deque()
-    self._size = size
-
-  def __iter__(self):
-    return self
-
-  def __next__(self) -> dict:
-    while len(self._ready) <= self._size:
-      try:
-        self._ready.append(sharding.place_batch(next(self._batches)))
-      except StopIteration:
-        break
-    if not self._ready:
-      raise StopIteration
-    return self._ready.popleft()
-
-
-def _completion_marker(outputs) -> jax.Array | None:
-  """A tiny array computed from one output leaf of a step: ready once that step has run.
-
-  (The step's own outputs are donated to the next step, so they cannot be waited on later.)
-  """
-  leaves = [x for x in jax.tree.leaves(outputs) if isinstance(x, jax.Array)]
-  return _first_element(leaves[0]) if leaves else None
-
-
-@jax.jit
-def _first_element(x):
-  if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-    x = jax.random.key_data(x)
-  return x.ravel()[:1]
-
-
 def _all_finite(tree) -> bool:
   leaves = [x for x in jax.tree.leaves(tree)
             if hasattr(x, 'dtype') and jnp.issubdtype(x.dtype, jnp.inexact)]
@@ -159,27 +91,6 @@ def _all_finite(tree) -> bool:
 
 def _metrics_finite(metrics: dict[str, float]) -> bool:
   return all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
-
-
-@contextlib.contextmanager
-def compilation_cache(trial_dir: Path):
-  """JAX's persistent compilation cache in the trial's folder while the block runs, so that
-  a resumed trial loads its compiled steps instead of compiling them again inside timed
-  training. Every program is cached, however quickly it compiled. One cache per trial: a
-  trial never loads what another compiled, so every trial pays its own compilation once,
-  as a trial in a fresh process does."""
-  names = ('jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')
-  before = {name: getattr(jax.config, name) for name in names}
-  jax.config.update('jax_compilation_cache_dir',
-                    str(Path(trial_dir).absolute() / trial_files.COMPILATION_CACHE))
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
-  jax_compilation_cache.reset_cache()
-  try:
-    yield
-  finally:
-    for name, value in before.items():
-      jax.config.update(name, value)
-    jax_compilation_cache.reset_cache()
 
 
 def run_trial(workload: spec.Workload, submission: spec.Submission,
@@ -194,7 +105,7 @@ def run_trial(workload: spec.Workload, submission: spec.Submission,
   # process compiled is reused, and a resumed trial loads only its own.
   jax.clear_caches()
   try:
-    with compilation_cache(config.trial_dir):
+    with step_feed.compilation_cache(config.trial_dir):
       return _Trial(workload, submission, config).run()
   except BaseException as e:
     if Path(config.trial_dir).is_dir():
@@ -241,7 +152,7 @@ class _Trial:
     self.opt_state = sharding.replicate_unplaced(submission.init_optimizer_state(
         workload, self.params, self.model_state, self.hyperparameters, opt_rng))
     self.local_batch_size = sharding.per_process_batch_size(config.batch_size)
-    self.step_keys = _StepKeys(loop_rng)
+    self.step_keys = step_feed.StepKeys(loop_rng)
     self.last_keys = None  # the keys of the latest step; its eval prepares with the third
 
     self.counters = {'global_step': 0, 'accumulated_submission_time': 0.0,
@@ -281,7 +192,7 @@ class _Trial:
     progress = None
     try:
       if status is None:
-        input_queue = _DevicePrefetcher(self.workload.input_iterator(
+        input_queue = step_feed.DevicePrefetcher(self.workload.input_iterator(
             'train', self.data_rng, self.local_batch_size, self.config.data_dir,
             start_step=self.step))
         if self.config.progress:
@@ -358,7 +269,7 @@ class _Trial:
             w, self.params, self.param_types, self.model_state, self.hyperparameters, batch,
             w.loss_type, self.opt_state, self.eval_results, self.step, keys[1],
             train_state=self._train_state())
-        marker = _completion_marker(self.params)
+        marker = step_feed.completion_marker(self.params)
         jax.block_until_ready(pending)
         pending = marker
         self.step += 1

@@ -11,6 +11,7 @@ import pytest
 
 from avgperf import runner
 from avgperf import spec
+from avgperf import step_feed
 from avgperf import submission_loader
 from avgperf import trial_files
 from avgperf import tuning
@@ -124,8 +125,8 @@ def test_algoperf_form_submission_runs(tmp_path):
 
 
 def test_step_keys_depend_only_on_seed_and_step():
-  a = runner._StepKeys(jax.random.PRNGKey(0))
-  b = runner._StepKeys(jax.random.PRNGKey(0))
+  a = step_feed.StepKeys(jax.random.PRNGKey(0))
+  b = step_feed.StepKeys(jax.random.PRNGKey(0))
   np.testing.assert_array_equal(a(5), b(5))
   np.testing.assert_array_equal(a(3000), b(3000))
   assert not np.array_equal(a(5), a(6))
