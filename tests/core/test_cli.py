@@ -21,7 +21,7 @@ def test_list_json_names_workloads_and_submissions(capsys):
   assert code == 0
   listing = json.loads(out)
   digits = next(w for w in listing['workloads'] if w['name'] == 'digits')
-  assert digits['params'] == 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+  assert digits['params'] == 64 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10
   assert digits['validation_target'] == workload_configs.facts('digits').validation_target
   assert 'baseline' in [s['name'] for s in listing['submissions']]
 
@@ -30,8 +30,8 @@ def test_describe_prints_shapes_and_totals(capsys):
   code, out, _ = _run(capsys, 'describe', 'digits', '--json')
   assert code == 0
   tree = json.loads(out)
-  assert tree['params']['shapes']['Dense_0/kernel'] == [64, 128]
-  assert tree['params']['total'] == 26122
+  assert tree['params']['shapes']['Dense_0/kernel'] == [64, 256]
+  assert tree['params']['total'] == 85_002
   assert tree['model_state']['total'] == 0
 
 

@@ -9,7 +9,7 @@ from workloads.common.layers import Dropout
 
 
 class MLP(nn.Module):
-  hidden: Sequence[int] = (128, 128)
+  hidden: Sequence[int] = (256, 256)
   num_classes: int = 10
 
   @nn.compact

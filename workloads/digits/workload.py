@@ -24,7 +24,7 @@ class DigitsWorkload(ClassificationWorkload):
   eval_batch_size = 300
   input_shape = (8, 8, 1)
 
-  def __init__(self, hidden=(128, 128)):
+  def __init__(self, hidden=(256, 256)):
     self._model = MLP(hidden=tuple(hidden))
 
   def init_model_fn(self, rng):
