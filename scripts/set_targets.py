@@ -69,6 +69,13 @@ def _best(rows: list[dict], column: str, mode: str, up_to_step: float) -> tuple[
   return row[column], row
 
 
+def _round_reachable(value: float, mode: str) -> float:
+  """`value` to 6 decimals, rounded towards reachable (down for 'max', up for 'min'): a
+  target rounded the other way can sit just beyond the very metric it was taken from."""
+  scaled = value * 1e6
+  return (math.floor(scaled + 1e-6) if mode == 'max' else math.ceil(scaled - 1e-6)) / 1e6
+
+
 def calibrate(name: str, seeds: list[int], step_hint: int, fraction: float,
               share: float) -> dict:
   """The facts of one workload from its seeds' runs, and what was measured."""
@@ -77,8 +84,9 @@ def calibrate(name: str, seeds: list[int], step_hint: int, fraction: float,
   column = trial_files.column('validation', facts.metric)
   test_column = trial_files.column('test', facts.metric)
   bests = [_best(rows, column, facts.mode, fraction * step_hint) for rows in runs]
-  target = statistics.median(value for value, _ in bests)
-  test_target = statistics.median(row[test_column] for _, row in bests)
+  target = _round_reachable(statistics.median(value for value, _ in bests), facts.mode)
+  test_target = _round_reachable(statistics.median(row[test_column] for _, row in bests),
+                                 facts.mode)
   reached = []
   for rows in runs:
     hit = next((r for r in rows if trial_files.reached(r[column], target, facts.mode)), None)
@@ -91,7 +99,7 @@ def calibrate(name: str, seeds: list[int], step_hint: int, fraction: float,
   compile_s = statistics.median(f['score'] - f['global_step'] * p
                                 for f, p in zip(first, per_step))
   return {
-      'validation_target': round(target, 6), 'test_target': round(test_target, 6),
+      'validation_target': target, 'test_target': test_target,
       'max_runtime_sec': 5 * math.ceil(seconds / share / 5), 'step_hint': step_hint,
       'measured': {'seeds': seeds, 'seconds_to_target': [round(t, 2) for t, _ in reached],
                    'steps_to_target': [int(s) for _, s in reached],
