@@ -103,7 +103,7 @@ def calibrate(name: str, seeds: list[int], step_hint: int, fraction: float,
       'max_runtime_sec': 5 * math.ceil(seconds / share / 5), 'step_hint': step_hint,
       'measured': {'seeds': seeds, 'seconds_to_target': [round(t, 2) for t, _ in reached],
                    'steps_to_target': [int(s) for _, s in reached],
-                   'compile_seconds': round(compile_s, 2)},
+                   'compile_seconds': round(compile_s, 2), 'share': share},
   }
 
 
