@@ -134,7 +134,7 @@ def test_score_and_plot_our_own_runs(capsys, tmp_path):
   logs = tmp_path / 'logs'
   for name in ('baseline', 'baseline_again'):
     assert cli.main(['run', '--no_progress', f'--experiment_dir={logs}/{name}/study_0',
-                     '--eval_every_steps=50', '--max_global_steps=1000',
+                     '--eval_every_steps=50', '--max_global_steps=2000',
                      f'--rng_seed={len(name)}']) == 0
   capsys.readouterr()
   code, out, _ = _run(capsys, 'score', str(logs), '--time_col=global_step', '--num_studies=1',
