@@ -237,8 +237,24 @@ def librispeech_subset_dir(raw_dir: Path, subset: str, extract_to: Path) -> Path
                             '(OpenSLR 12)')
   print(f'extracting {tarball} -> {extract_to}', flush=True)
   with tarfile.open(tarball) as tar:
-    tar.extractall(extract_to, filter='data')
+    _extract_data(tar, extract_to)
   return extract_to / 'LibriSpeech' / subset
+
+
+def _extract_data(tar: tarfile.TarFile, extract_to: Path) -> None:
+  """Extracts files and folders only, all inside `extract_to`: tarfile's 'data' filter, or
+  the same refusal written out on Pythons before 3.11.4, which lack it."""
+  if hasattr(tarfile, 'data_filter'):
+    tar.extractall(extract_to, filter='data')
+    return
+  root = extract_to.resolve()
+  members = tar.getmembers()
+  for member in members:
+    target = (root / member.name).resolve()
+    if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
+      raise ValueError(f'{tar.name}: refusing to extract {member.name!r} (not a plain file '
+                       f'or folder inside {extract_to})')
+  tar.extractall(extract_to, members=members)
 
 
 def librispeech_utterances(subset_dir: Path):
