@@ -42,8 +42,8 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {s.name: s for s in (
-    Suite('quick', 'the digits workload: a look at the whole pipeline in about two minutes '
-          'on two CPU cores', workloads=('digits',)),
+    Suite('quick', 'the digits workload: a look at the whole pipeline in under a minute on '
+          'two CPU cores', workloads=('digits',)),
     Suite('small', 'every small workload (data that needs no download), sized for two CPU '
           "cores, with the submissions that test the literature's claims",
           workloads=tuple(sorted(workload_configs.SMALL)), submissions=CLAIM_SUBMISSIONS,
