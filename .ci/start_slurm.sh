@@ -9,6 +9,7 @@
 # unless the configuration changed (then they restart with the new one). No systemd needed:
 # the plugins are the ones that work in a container (no cgroups, no CPU binding).
 set -euo pipefail
+export PATH="${PATH}:/usr/sbin:/sbin"  # the daemons live there; a non-login PATH may lack it
 
 readonly CONF=/etc/slurm/slurm.conf
 readonly WAIT_SEC=${SLURM_START_TIMEOUT_SEC:-120}
