@@ -9,7 +9,7 @@ run's wall time, a fresh run is killed t seconds after it starts and resumed wit
 (resumed again should the resume itself be cut short). Prints one line per kill and a
 summary: kills, identical, and the median timed seconds to the end of straight and resumed
 runs (compilation of the first step counts as timed, as AlgoPerf counts it; the resumed run
-reads its compiled programs from the experiment's compilation cache).
+reads its compiled programs from the trial's compilation cache).
 """
 
 from __future__ import annotations
