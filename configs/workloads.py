@@ -78,9 +78,9 @@ V05: dict[str, WorkloadFacts] = {
 }
 
 # Workloads of this project that run on 2 CPU cores on data that needs no download: their
-# metric, its direction, eval period (s; long enough that evals take about 10% of a run's wall
-# time or less, as scripts/bench_small_workloads.py measures) and batch size here; their targets, budgets and step
-# hints in small_targets.json, set by `scripts/set_targets.py` from repeated runs of the
+# metric, its direction, eval period (s; long enough that evals take about 10% of a run's
+# wall time or less, as scripts/bench_small_workloads.py measures) and batch size here; their
+# targets, budgets and step hints in small_targets.json, set by `scripts/set_targets.py` from repeated runs of the
 # baseline (the file records what was measured, on which machine).
 SMALL_TARGETS = Path(__file__).with_name('small_targets.json')
 _SMALL_STATIC = {

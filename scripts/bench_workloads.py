@@ -103,9 +103,7 @@ def _synthetic_batch(workload, batch_size: int) -> dict:
     return {'inputs': np.concatenate([counts, ids], axis=1).astype(np.float32),
             'targets': rng.integers(0, 2, batch_size).astype(np.float32), 'weights': weights}
   if workload.name == 'finewebedu_lm':
-    tokens = rng.integers(0, 50_257, (batch_size, 1_025)).astype(np.int32)
-    return {'inputs': tokens[:, :-1], 'targets': tokens[:, 1:],
-            'weights': np.ones((batch_size, 1_024), np.float32)}
+    return workload.synthetic_batch(batch_size)
   return {'inputs': rng.normal(size=(batch_size, 224, 224, 3)).astype(np.float32),
           'targets': rng.integers(0, 1000, batch_size).astype(np.int32), 'weights': weights}
 
@@ -372,8 +370,9 @@ def bench_pipeline(name: str, batches: int) -> float:
   if name == 'finewebedu_lm':
     with tempfile.TemporaryDirectory() as d:
       # 40,000 windows (82 MB), read by random access through the page cache.
-      np.random.default_rng(0).integers(0, 50_257, 40_000 * 1_025).astype('<u2').tofile(
-          Path(d) / 'train.bin')
+      config = workload.config
+      np.random.default_rng(0).integers(0, config.vocab_size, 40_000 * (config.seq_len + 1)
+                                        ).astype('<u2').tofile(Path(d) / 'train.bin')
       it = workload.input_iterator('train', rng, PIPELINE_BATCH, data_dir=d)
       return _examples_per_second(it, batches, PIPELINE_BATCH)
   if name == 'fastmri':

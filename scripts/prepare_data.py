@@ -105,10 +105,9 @@ OGBG_SPLITS = {'train': 350_343, 'validation': 43_793, 'test': 43_793}
 FASTMRI_TARBALLS = {'knee_singlecoil_train': 'knee_singlecoil_train.tar.xz',
                     'knee_singlecoil_val': 'knee_singlecoil_val.tar.xz'}
 FASTMRI_COUNTS = {'knee_singlecoil_train': (973, 34_742), 'knee_singlecoil_val': (199, 7_135)}
-GPT2_VOCAB_SIZE, GPT2_END_OF_TEXT = 50_257, 50_256
+GPT2_END_OF_TEXT = 50_256
 FINEWEBEDU_FILES = {'train': 'train.bin', 'val': 'val.bin'}
 FINEWEBEDU_VALIDATION_FRACTION = 0.0125
-FINEWEBEDU_VALIDATION_WINDOWS, FINEWEBEDU_WINDOW = 100_000, 1_025
 
 
 def prepare_imagenet(data_dir: str, manual_dir: str, dry_run: bool = False) -> None:
@@ -391,6 +390,13 @@ def prepare_criteo(data_dir: str, raw_dir: str | None, check_only: bool = False,
 
 # --- FineWeb-Edu. -----------------------------------------------------------------------------
 
+def _finewebedu_workload():
+  """The workload whose vocabulary, window and validation size the files must fit."""
+  from workloads.finewebedu_lm.workload import FineWebEduLmWorkload  # pylint: disable=g-import-not-at-top
+
+  return FineWebEduLmWorkload
+
+
 def gpt2_encoder() -> Callable[[list[str]], list[list[int]]]:
   """GPT-2's BPE (tiktoken), without special tokens, on all cores."""
   import tiktoken  # pylint: disable=g-import-not-at-top
@@ -417,8 +423,9 @@ class _TokenFiles:
     self.counts = dict.fromkeys(self.paths, 0)
 
   def write(self, split: str, tokens: np.ndarray) -> None:
-    if len(tokens) and (tokens.min() < 0 or tokens.max() >= GPT2_VOCAB_SIZE):
-      raise ValueError(f'token ids outside [0, {GPT2_VOCAB_SIZE}) in the {split} split')
+    vocab_size = _finewebedu_workload().config.vocab_size
+    if len(tokens) and (tokens.min() < 0 or tokens.max() >= vocab_size):
+      raise ValueError(f'token ids outside [0, {vocab_size}) in the {split} split')
     self.files[split].write(np.asarray(tokens, '<u2').tobytes())
     self.counts[split] += len(tokens)
 
@@ -479,14 +486,18 @@ def prepare_finewebedu_algoperf(data_dir: str, algoperf_dir: str) -> dict[str, i
 
 
 def finish_finewebedu(data_dir: str, counts: dict[str, int], source: str,
-                      min_validation_windows: int = FINEWEBEDU_VALIDATION_WINDOWS) -> dict:
-  """Writes meta.json and checks that the validation split has the windows evaluated."""
-  windows = {s: n // FINEWEBEDU_WINDOW for s, n in counts.items()}
+                      min_validation_windows: int | None = None) -> dict:
+  """Writes meta.json and checks that the validation split has the windows evaluated (the
+  workload's validation examples, unless `min_validation_windows`)."""
+  workload = _finewebedu_workload()
+  window = workload.config.seq_len + 1
+  min_validation_windows = min_validation_windows or workload.num_validation_examples
+  windows = {s: n // window for s, n in counts.items()}
   meta = {'dtype': 'uint16 (little-endian)', 'tokenizer': 'gpt2', 'end_of_text': GPT2_END_OF_TEXT,
           'source': source, 'tokens': counts, 'windows_of_1025': windows}
   (Path(data_dir).expanduser() / 'meta.json').write_text(json.dumps(meta, indent=2) + '\n')
   if windows['val'] < min_validation_windows:
-    raise ValueError(f'val.bin has {windows["val"]} windows of {FINEWEBEDU_WINDOW} tokens; '
+    raise ValueError(f'val.bin has {windows["val"]} windows of {window} tokens; '
                      f'finewebedu_lm evaluates {min_validation_windows}')
   return meta
 

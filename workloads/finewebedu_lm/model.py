@@ -115,9 +115,11 @@ def causal_attention(query: jax.Array, key: jax.Array, value: jax.Array,
                              scale=1.0)
   if implementation != 'cudnn':
     return attend(implementation=implementation)
+  # jax checks the GPU and the shapes for cuDNN when the call is traced and raises one of
+  # these there, so the fallback is decided once per compilation, not per step.
   try:
     return attend(implementation='cudnn')
-  except (RuntimeError, ValueError, NotImplementedError) as e:  # raised while tracing
+  except (RuntimeError, ValueError, NotImplementedError) as e:
     _warn_cudnn_fallback(str(e).splitlines()[0] if str(e) else type(e).__name__)
     return attend(implementation='xla')
 
