@@ -32,7 +32,8 @@ def _run(args) -> int:
       tuning_search_space=Path(args.tuning_search_space) if args.tuning_search_space else None,
       num_tuning_trials=args.num_tuning_trials, studies=studies, rng_seed=args.rng_seed,
       max_global_steps=args.max_global_steps, eval_every_steps=args.eval_every_steps,
-      data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress)
+      data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
+      budget_factor=args.budget_factor)
 
   def report(record):
     ttt = (f'time-to-target {record.time_to_target:.2f} s' if record.time_to_target is not None
@@ -56,7 +57,9 @@ def _suite(args) -> int:
   run = suite_lib.make_run(args.suite, args.experiment_dir,
                            args.submissions.split(',') if args.submissions else None,
                            args.num_studies, args.data_dir, args.rng_seed,
-                           args.max_global_steps, args.eval_every_steps)
+                           args.max_global_steps, args.eval_every_steps,
+                           args.workloads.split(',') if args.workloads else None,
+                           args.budget_factor)
   if args.workers < 1:
     raise UsageError(f'--workers must be at least 1, got {args.workers}')
 
@@ -94,8 +97,10 @@ def _worker_args(args) -> list[str]:
   """The command line of one local worker: this suite, this folder, as a worker."""
   out = [f'--suite={args.suite}', f'--experiment_dir={args.experiment_dir}', '--worker',
          f'--rng_seed={args.rng_seed}']
-  if args.submissions:
-    out.append(f'--submissions={args.submissions}')
+  for name in ('submissions', 'workloads'):
+    if getattr(args, name):
+      out.append(f'--{name}={getattr(args, name)}')
+  out.append(f'--budget_factor={args.budget_factor}')
   if args.num_studies is not None:
     out.append(f'--num_studies={args.num_studies}')
   for name in ('data_dir', 'max_global_steps', 'eval_every_steps'):
@@ -111,9 +116,10 @@ def _suite_scores(run) -> int:
   reference = 'baseline' if 'baseline' in run.submissions else None
   out = run.experiment_dir / 'scores'
   board = scoring.score_logs(
-      run.experiment_dir, rules=run.suite.rules, workloads=run.suite.workloads,
+      run.experiment_dir, rules=run.suite.rules, workloads=run.workloads,
       num_studies=run.num_studies, num_trials=run.suite.num_tuning_trials, reference=reference,
-      bootstrap=1000 if run.num_studies > 1 else 0, averages=True)
+      bootstrap=1000 if run.num_studies > 1 else 0, averages=True,
+      budget_factor=run.budget_factor)
   for line in board.warnings:
     print(f'avgperf: warning: {line}', file=sys.stderr)
   scoring.write_outputs(board, out)
@@ -234,7 +240,7 @@ def _score(args) -> int:
       args.logs_dir, rules=args.rules, ruleset=args.ruleset, reference=args.reference,
       time_col=args.time_col, bootstrap=args.bootstrap, seed=args.seed, averages=args.averages,
       workloads=tuple(args.workloads.split(',')) if args.workloads else None,
-      num_studies=args.num_studies)
+      num_studies=args.num_studies, budget_factor=args.budget_factor)
   for line in board.warnings:
     print(f'avgperf: warning: {line}', file=sys.stderr)
   written = scoring.write_outputs(board, args.out)
@@ -270,6 +276,10 @@ def _subcommand(sub, name: str, help_text: str, description: str | None = None):
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
+BUDGET_FACTOR_HELP = ('multiply every time budget by this, on a machine slower than the one '
+                      'the budgets were set for (the small workloads: configs/'
+                      'small_targets.json); step budgets do not change')
+
 def _add_run(sub) -> None:
   run = _subcommand(
       sub, 'run', 'train a submission on a workload until a stop rule fires',
@@ -299,6 +309,7 @@ def _add_run(sub) -> None:
                    help='eval every N steps (hardware-independent) instead of every '
                    'eval_period_time_sec of timed training')
   run.add_argument('--data_dir', help='the dataset folder, for workloads that read one')
+  run.add_argument('--budget_factor', type=float, default=1.0, help=BUDGET_FACTOR_HELP)
   run.add_argument('--resume', action='store_true',
                    help='continue unfinished trials from their last checkpoint')
   run.add_argument('--no_progress', action='store_true', help='no progress bar')
@@ -319,7 +330,10 @@ def _add_suite(sub) -> None:
                      "suite's")
   suite.add_argument('--experiment_dir', default='experiments/suite',
                      help='where <submission>/study_<s>/<workload>_jax/trial_<k>/ go')
+  suite.add_argument('--workloads', help="comma-separated workloads of the suite to run, in "
+                     "this order, instead of all of them")
   suite.add_argument('--num_studies', type=int, help="studies instead of the suite's")
+  suite.add_argument('--budget_factor', type=float, default=1.0, help=BUDGET_FACTOR_HELP)
   suite.add_argument('--launcher', choices=('local', 'slurm'), default='local',
                      help='local: processes on this machine; slurm: a SLURM job array '
                      '(submitit), one task per trial')
@@ -394,6 +408,8 @@ def _add_score(sub) -> None:
                      "rules' base workloads, or those found)")
   score.add_argument('--num_studies', type=int,
                      help="studies per workload instead of the rules' (missing ones are misses)")
+  score.add_argument('--budget_factor', type=float, default=1.0,
+                     help='the runs\' --budget_factor: multiplies every time budget')
   score.add_argument('--out', default='scores', help='the output folder (created)')
   score.set_defaults(func=_score)
 

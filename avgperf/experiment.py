@@ -56,6 +56,8 @@ class ExperimentConfig:
     trials: the trial numbers (from 1) to run of each study; None: all of them.
     rng_seed: the experiment's seed; each study and trial derives its own.
     max_global_steps, eval_every_steps, data_dir, resume, progress: as in runner.TrialConfig.
+    budget_factor: multiplies every time budget (a machine slower than the one the budgets
+      were set for); steps and step budgets do not change.
   """
 
   experiment_dir: Path
@@ -68,6 +70,7 @@ class ExperimentConfig:
   max_global_steps: int | None = None
   eval_every_steps: int | None = None
   data_dir: str | None = None
+  budget_factor: float = 1.0
   resume: bool = False
   progress: bool = False
 
@@ -83,6 +86,8 @@ def _check_counts(config: ExperimentConfig) -> None:
       raise UsageError(f'{name} must be at least 1, got {value}')
   if config.studies is not None and (not config.studies or min(config.studies) < 0):
     raise UsageError('studies are numbered from 0: give --study >= 0 or --num_studies >= 1')
+  if not config.budget_factor > 0:
+    raise UsageError(f'budget_factor must be positive, got {config.budget_factor}')
 
 
 def _check_writable(path: Path) -> None:
@@ -172,7 +177,7 @@ def plan(config: ExperimentConfig, workload: spec.Workload,
   _check_writable(Path(config.experiment_dir))
   workload.check_data(config.data_dir)
   factor = trial_files.SELF_TUNING_BUDGET_FACTOR[RULES] if config.ruleset == 'self' else 1.0
-  budget = workload.max_allowed_runtime_sec * factor
+  budget = workload.max_allowed_runtime_sec * factor * config.budget_factor
   root = Path(config.experiment_dir)
   plans = []
   for study in ([None] if config.studies is None else list(config.studies)):

@@ -38,6 +38,8 @@ class SuiteRun:
   rng_seed: int = 0
   max_global_steps: int | None = None
   eval_every_steps: int | None = None
+  workloads: tuple[str, ...] = ()  # the suite's, or a subset in the order given
+  budget_factor: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,22 +58,31 @@ class Task:
 def make_run(suite_name: str, experiment_dir: str | os.PathLike,
              submissions: Sequence[str] | None = None, num_studies: int | None = None,
              data_dir: str | None = None, rng_seed: int = 0,
-             max_global_steps: int | None = None,
-             eval_every_steps: int | None = None) -> SuiteRun:
+             max_global_steps: int | None = None, eval_every_steps: int | None = None,
+             workloads: Sequence[str] | None = None, budget_factor: float = 1.0) -> SuiteRun:
+  """The suite `suite_name` with the command's overrides; `workloads` picks some of the
+  suite's workloads and the order in which they run."""
   try:
     suite = suite_configs.get(suite_name)
   except KeyError as e:
     raise UsageError(e.args[0]) from None
   if num_studies is not None and num_studies < 1:
     raise UsageError(f'num_studies must be at least 1, got {num_studies}')
+  unknown = [w for w in workloads or () if w not in suite.workloads]
+  if unknown:
+    raise UsageError(f'suite {suite.name} has no workload {", ".join(unknown)}; its '
+                     f'workloads: {", ".join(suite.workloads)}')
+  if not budget_factor > 0:
+    raise UsageError(f'budget_factor must be positive, got {budget_factor}')
   return SuiteRun(suite, Path(experiment_dir), tuple(submissions or suite.submissions),
                   num_studies or suite.num_studies, data_dir, rng_seed, max_global_steps,
-                  eval_every_steps)
+                  eval_every_steps, tuple(dict.fromkeys(workloads or suite.workloads)),
+                  budget_factor)
 
 
 def tasks(run: SuiteRun) -> list[Task]:
   """Every trial, workload by workload (so that each is scored as early as possible)."""
-  return [Task(w, s, study, k) for w in run.suite.workloads for s in run.submissions
+  return [Task(w, s, study, k) for w in run.workloads for s in run.submissions
           for study in range(run.num_studies)
           for k in range(1, run.suite.num_tuning_trials + 1)]
 
@@ -81,7 +92,7 @@ def _experiment_config(run: SuiteRun, task: Task) -> experiment.ExperimentConfig
       experiment_dir=run.experiment_dir / task.submission, studies=[task.study],
       trials=[task.trial], num_tuning_trials=run.suite.num_tuning_trials,
       rng_seed=run.rng_seed, data_dir=run.data_dir, max_global_steps=run.max_global_steps,
-      eval_every_steps=run.eval_every_steps, resume=True)
+      eval_every_steps=run.eval_every_steps, budget_factor=run.budget_factor, resume=True)
 
 
 @functools.cache
@@ -99,7 +110,7 @@ def _submission(name: str) -> spec.Submission:
 def check(run: SuiteRun) -> None:
   """Plans every (workload, submission) before anything runs, so that a bad name, a missing
   dataset or a submission that cannot start stops the suite at once, in one line."""
-  for workload in run.suite.workloads:
+  for workload in run.workloads:
     for submission in run.submissions:
       config = dataclasses.replace(_experiment_config(run, Task(workload, submission, 0, 1)),
                                    studies=list(range(run.num_studies)), trials=None)

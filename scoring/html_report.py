@@ -53,7 +53,8 @@ def _figure(fig, alt: str, caption: str) -> str:
 def _preset(board: Leaderboard) -> rules_lib.Rules:
   """The rules `board` was scored with."""
   preset = rules_lib.preset(board.rules, tuple(board.ratios.columns))
-  return dataclasses.replace(preset, num_studies=board.num_studies)
+  return dataclasses.replace(preset, num_studies=board.num_studies,
+                             budget_factor=board.budget_factor)
 
 
 def _header(logs_dir, board: Leaderboard) -> str:
@@ -68,6 +69,8 @@ def _header(logs_dir, board: Leaderboard) -> str:
       'reference': board.reference or 'none (ratios to the fastest entry)',
       'scored workloads': ', '.join(board.ratios.columns),
   }
+  if board.budget_factor != 1.0:
+    facts['budgets'] = f'{board.budget_factor:g}x the workloads\' time budgets (--budget_factor)'
   rows = ''.join(f'<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>' for k, v in facts.items())
   out = f'<h1>avgperf report</h1><dl class="facts">{rows}</dl>'
   if board.warnings:

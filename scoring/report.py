@@ -47,6 +47,7 @@ class Leaderboard:
     bootstrap: the bootstrap's replicates (0: none, no intervals).
     workload_speedups: with a reference, 'time' and 'steps' -> each submission's speedup
       over it per workload (and interval, with a bootstrap); empty without one.
+    budget_factor: the multiplier of every runtime budget scored with.
   """
 
   rules: str
@@ -62,6 +63,7 @@ class Leaderboard:
   num_studies: int
   bootstrap: int
   workload_speedups: dict[str, speedups_lib.WorkloadSpeedups]
+  budget_factor: float = 1.0
 
   def format(self) -> str:
     """The leaderboard as a text table, best first."""
@@ -145,7 +147,8 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
                reference: str | None = None, time_col: str = 'score', bootstrap: int = 0,
                seed: int = 0, averages: bool = False,
                workloads: tuple[str, ...] | None = None,
-               num_studies: int | None = None, num_trials: int | None = None) -> Leaderboard:
+               num_studies: int | None = None, num_trials: int | None = None,
+               budget_factor: float = 1.0) -> Leaderboard:
   """Scores every submission under `logs_dir`.
 
   Args:
@@ -168,6 +171,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
       count as misses); e.g. 1 to score single-study runs of your own.
     num_trials: trials per study a complete study has, instead of the rules' (only the
       warnings about short studies read it).
+    budget_factor: multiplies every runtime budget, as the runs' `--budget_factor` did.
 
   Returns:
     The leaderboard.
@@ -177,7 +181,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
   """
   _check_arguments(logs_dir, ruleset, time_col)
   preset, table, warnings = _read_table(logs_dir, rules, ruleset, averages, workloads,
-                                        num_studies, num_trials)
+                                        num_studies, num_trials, budget_factor)
   names = table.submissions
   if reference is not None and reference not in names:
     raise ScoringError(f'reference {reference!r} is not among the submissions scored: '
@@ -211,7 +215,7 @@ def score_logs(logs_dir: str | os.PathLike, rules: str = 'v0.5', ruleset: str = 
       profiles=_frame(profiles.profile(scored.ratios, tau), names,
                       pd.Index(tau, name='tau')).loc[frame.index],
       warnings=tuple(warnings), num_studies=preset.num_studies, bootstrap=max(bootstrap, 0),
-      workload_speedups=workload_speedups)
+      workload_speedups=workload_speedups, budget_factor=preset.budget_factor)
 
 
 def _budget(preset: rules_lib.Rules, measure: str):
@@ -231,7 +235,7 @@ def _check_arguments(logs_dir, ruleset: str, time_col: str) -> None:
 
 
 def _read_table(logs_dir, rules: str, ruleset: str, averages: bool, workloads,
-                num_studies: int | None, num_trials: int | None,
+                num_studies: int | None, num_trials: int | None, budget_factor: float = 1.0,
                 ) -> tuple[rules_lib.Rules, studies_lib.StudyTable, list]:
   """The rules preset, the table of per-study results and the warnings so far."""
   present = {t.workload for t in logs_lib.find_trials(logs_dir)}
@@ -245,6 +249,9 @@ def _read_table(logs_dir, rules: str, ruleset: str, averages: bool, workloads,
     preset = dataclasses.replace(preset, num_studies=num_studies)
   if num_trials is not None:
     preset = dataclasses.replace(preset, num_trials=num_trials)
+  if not budget_factor > 0:
+    raise ScoringError(f'budget_factor must be positive, got {budget_factor}')
+  preset = dataclasses.replace(preset, budget_factor=budget_factor)
   trial_logs, read_warnings = read_logs(logs_dir, preset)
   warnings += read_warnings
   table = studies_lib.collect(trial_logs, preset, ruleset, averages)

@@ -36,6 +36,8 @@ class Rules:
     num_trials: trials per study under external tuning (self-tuning: 1).
     held_out: whether held-out variants gate their base workloads.
     self_tuning_budget_factor: the budget multiplier of the self-tuning ruleset.
+    budget_factor: multiplies every runtime budget (runs made with `--budget_factor` on a
+      slower machine than the budgets were set for); the step budgets do not change.
     max_ratio: times over `max_ratio` x the best time of their workload count as misses.
     tau_max: the upper end of the scored tau range [1, tau_max].
     num_points: points of the trapezoid rule over that range.
@@ -48,6 +50,7 @@ class Rules:
   num_trials: int
   held_out: bool
   self_tuning_budget_factor: float  # trial_files.SELF_TUNING_BUDGET_FACTOR[name]
+  budget_factor: float = 1.0
   max_ratio: float = 4.0
   tau_max: float = 4.0
   num_points: int = 100
@@ -55,7 +58,7 @@ class Rules:
   def budget(self, workload: str, ruleset: str) -> float:
     """The runtime budget in seconds of `workload` under `ruleset` ('external' or 'self')."""
     factor = self.self_tuning_budget_factor if ruleset == 'self' else 1.0
-    return self.workloads[workload].max_runtime_sec * factor
+    return self.workloads[workload].max_runtime_sec * factor * self.budget_factor
 
   def step_budget(self, workload: str, ruleset: str) -> float:
     """The step hint of `workload`, times the self-tuning factor under 'self'."""

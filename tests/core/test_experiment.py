@@ -3,8 +3,11 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from avgperf import experiment
 from avgperf import submission_loader
+from avgperf.errors import UsageError
 from workloads.digits.workload import DigitsWorkload
 
 HERE = Path(__file__).parent
@@ -47,3 +50,15 @@ def test_self_tuning_runs_one_trial_with_one_and_a_half_budgets(tmp_path):
   meta = _meta(records[0].trial_dir)
   assert meta['budget_sec'] == 1.5 * workload.max_allowed_runtime_sec
   assert json.loads((records[0].trial_dir / 'hparams.json').read_text()) == {}
+
+
+def test_budget_factor_multiplies_the_budget_and_bad_factors_stop_at_once(tmp_path):
+  workload, sub = DigitsWorkload(), submission_loader.load('baseline')
+  config = experiment.ExperimentConfig(experiment_dir=tmp_path, budget_factor=2.5)
+  (plan,) = experiment.plan(config, workload, sub)
+  assert plan.budget_sec == 2.5 * workload.max_allowed_runtime_sec
+  for bad in (0.0, -1.0, float('nan')):
+    with pytest.raises(UsageError, match='budget_factor'):
+      experiment.plan(experiment.ExperimentConfig(experiment_dir=tmp_path / 'x',
+                                                  budget_factor=bad), workload, sub)
+  assert not (tmp_path / 'x').exists()

@@ -5,8 +5,11 @@ the sweep ends as one worker's: the same evals, the same scores."""
 import dataclasses
 import re
 
+import pytest
+
 from avgperf import suite
 from avgperf import trial_files
+from avgperf.errors import UsageError
 from tests.core import launchers
 
 
@@ -43,3 +46,13 @@ def test_pending_counts_a_trial_stopped_by_a_lower_step_limit(tmp_path):
   name = str(first.relative_to(tmp_path))
   assert pending(50) == [] and pending(20) == []
   assert pending(51) == [name] and pending(None) == [name]
+
+
+def test_workloads_pick_some_of_the_suite_in_the_order_given(tmp_path):
+  run = suite.make_run('small', tmp_path, ['baseline'], 1,
+                       workloads=['ogbg_small', 'digits', 'ogbg_small'])
+  assert [t.workload for t in suite.tasks(run)] == ['ogbg_small', 'digits']
+  assert [t.workload for t in suite.tasks(suite.make_run('small', tmp_path, ['baseline'], 1))
+          ] == list(suite.suite_configs.get('small').workloads)
+  with pytest.raises(UsageError, match="suite quick has no workload ogbg_small"):
+    suite.make_run('quick', tmp_path, workloads=['ogbg_small'])

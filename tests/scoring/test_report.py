@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from configs import workloads as workload_configs
 from scoring import ScoringError, score_logs, write_outputs
 from tests.scoring import helpers
 from tests.scoring.test_profiles import _score_by_hand
@@ -75,6 +76,24 @@ def test_budget_external_and_self_tuning_multipliers(tmp_path):
   self_tuning = score_logs(tmp_path, rules='v0.6', ruleset='self').time_to_target['ogbg']
   assert self_tuning.to_dict() == {'at_budget': budget, 'over': budget + 1,
                                    'self_ok': 1.5 * budget}
+
+
+def test_budget_factor_scales_time_budgets_not_step_budgets(tmp_path):
+  facts = workload_configs.facts('ogbg', 'v0.6')
+  budget, step_hint = facts.max_runtime_sec, facts.step_hint
+  helpers.write_trial(tmp_path, 's', 'ogbg', [1.0, 1.5 * budget],
+                      helpers.values_reaching('ogbg', 1, 2, 'v0.6'), study=0,
+                      steps=[100, step_hint + 1])
+  def scored(factor):
+    return score_logs(tmp_path, rules='v0.6', num_studies=1, budget_factor=factor)
+  assert scored(1.0).time_to_target.loc['s', 'ogbg'] == INF
+  board = scored(2.0)
+  assert board.time_to_target.loc['s', 'ogbg'] == 1.5 * budget
+  assert board.budget_factor == 2.0
+  # Steps are read as they are: the factor is about seconds.
+  assert board.steps_to_target.loc['s', 'ogbg'] == step_hint + 1
+  with pytest.raises(ScoringError, match='budget_factor'):
+    scored(0.0)
 
 
 def test_v05_self_tuning_budget_is_three_times(tmp_path):
