@@ -1,19 +1,26 @@
-"""Does the harness reproduce the science? Writes docs/results-small.md from a scored run of
-the `small` suite: for each submission, steps- and time-to-target relative to the baseline
-per workload with 95% bootstrap intervals over studies, and a verdict on each claim of the
+"""Does the harness reproduce the science? Writes docs/results-small.md from a run of the
+`small` suite: for each submission, steps- and time-to-target relative to the baseline per
+workload with 95% bootstrap intervals over studies, and a verdict on each claim of the
 literature that the suite's submissions can test.
 
-    avgperf suite --suite=small --submissions=baseline,nadamw_ema,nadamw_lawa,wsd,\\
-        nadamw_swa,nadamw_twa,schedule_free_adamw --num_studies=3 --experiment_dir=D
+    avgperf suite --suite=small --experiment_dir=D [--budget_factor=F] [--workloads=...]
     python scripts/results_small.py D [--out docs/results-small.md]
 
+Only workloads on which every submission of the run finished every study are scored (a run
+stopped early leaves the others out, and says which). The time budgets are those the trials
+ran with (their `--budget_factor`, read from the trials' meta data).
+
 A ratio is the submission's median (over studies) steps or seconds to the target divided by
-the baseline's, a miss counting as the step hint (or budget) + 1; below 1 is faster.
+the baseline's, a miss counting as the step hint (or budget) + 1; below 1 is faster. A cell
+marked ">=" is a bound: the submission's median study missed the target.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import dataclasses
+import json
 import math
 import sys
 from pathlib import Path
@@ -23,106 +30,271 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import scoring  # pylint: disable=g-import-not-at-top
+from avgperf import trial_files  # pylint: disable=g-import-not-at-top
 from configs import suites  # pylint: disable=g-import-not-at-top
+from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
 
-# (claim, source, submissions whose ratio to the baseline tests it, expected ratio or the
-# submission it is compared with).
+REFERENCE = 'baseline'
+# How far a geometric-mean ratio may be from a claimed one (or two from each other) and
+# still agree with the claim.
+TOLERANCE = 0.10
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+  """A claim of the literature and how the suite tests it.
+
+  Attributes:
+    text, source: the claim and where it is made.
+    kind: 'ratio' (each of `subjects` reaches the target in about `expected` of the
+      baseline's steps), 'equal' (subjects[0] and subjects[1] about equal), 'beats'
+      (subjects[0] faster than subjects[1]) or 'slower' (each of `subjects`, which average
+      without decaying the learning rate to zero, slower than the baseline).
+    subjects: the submissions whose ratios to the baseline test it.
+    expected: the claimed ratio ('ratio' only).
+    note: how directly the suite tests it.
+  """
+
+  text: str
+  source: str
+  kind: str
+  subjects: tuple[str, ...]
+  expected: float | None = None
+  note: str = ''
+
+
 CLAIMS = (
-    ('Averaging with learning-rate decay reaches targets in about 82% of the baseline\'s '
-     'steps', 'Ajroldi et al. 2025, AlgoPerf workloads (about 70% on a 124M LM)',
-     ('nadamw_ema', 'nadamw_lawa'), 0.82),
-    ('EMA and LAWA are about equal when tuned', 'Ajroldi et al. 2025',
-     ('nadamw_ema',), 'nadamw_lawa'),
-    ('WSD with a 20% 1-sqrt cooldown matches cosine', 'Hägele et al. 2024',
-     ('wsd',), 1.0),
-    ('TWA beats SWA', 'Li et al. (TWA)', ('nadamw_twa',), 'nadamw_swa'),
-    ('Schedule-free matches a tuned cosine baseline', 'Defazio et al. 2024',
-     ('schedule_free_adamw',), 1.0),
+    Claim("Averaging with learning-rate decay reaches targets in about 82% of the baseline's "
+          'steps', 'Ajroldi et al. 2025, AlgoPerf workloads (about 70% on a 124M LM)', 'ratio',
+          ('nadamw_ema', 'nadamw_lawa'), 0.82),
+    Claim('EMA and LAWA are about equal when tuned', 'Ajroldi et al. 2025', 'equal',
+          ('nadamw_ema', 'nadamw_lawa'),
+          note='each runs its default point, not tuned on these workloads'),
+    Claim('Averaging does not replace learning-rate decay, except on some workloads',
+          'Ajroldi et al. 2025', 'slower', ('nadamw_swa', 'schedule_free_adamw'),
+          note='tested indirectly: the suite has no constant-rate EMA or LAWA; SWA averages '
+          'at a constant rate after annealing to it, schedule-free averages with no schedule'),
+    Claim('WSD with a 20% 1-sqrt cooldown matches cosine', 'Hägele et al. 2024', 'ratio',
+          ('wsd',), 1.0),
+    Claim('TWA beats SWA', 'Li et al. 2023 (TWA)', 'beats', ('nadamw_twa', 'nadamw_swa')),
+    Claim('Schedule-free matches a tuned cosine baseline', 'Defazio et al. 2024', 'ratio',
+          ('schedule_free_adamw',), 1.0,
+          note='the baseline is AlgoPerf\'s NAdamW point, not tuned on these workloads'),
 )
 
 
-def _ratio_cell(speedups, submission: str, workload: str) -> str:
+def finished_trials(experiment_dir: Path) -> dict[tuple[str, str], set[int]]:
+  """(submission, workload) -> the studies whose trial finished."""
+  done = collections.defaultdict(set)
+  for t in scoring.find_trials(experiment_dir):
+    if trial_files.read_status(t.path.parent) in trial_files.FINAL_STATUSES:
+      done[(t.submission, t.workload)].add(t.study)
+  return done
+
+
+def complete_workloads(done, suite_workloads, num_studies: int
+                       ) -> tuple[tuple[str, ...], dict[str, str], tuple[str, ...]]:
+  """The workloads every submission finished in every study, in the suite's order; the
+  others with what they lack; the submissions."""
+  submissions = tuple(sorted({s for s, _ in done}, key=lambda s: (s != REFERENCE, s)))
+  complete, partial = [], {}
+  for w in suite_workloads:
+    counts = [len(done.get((s, w), ())) for s in submissions]
+    if min(counts) == num_studies:
+      complete.append(w)
+    elif max(counts):
+      partial[w] = f'{sum(counts)} of {num_studies * len(submissions)} trials finished'
+  return tuple(complete), partial, submissions
+
+
+def budget_factor(experiment_dir: Path, workloads, rules: str) -> float:
+  """The factor the trials' budgets were multiplied by (`--budget_factor`); one for all."""
+  factors = set()
+  for t in scoring.find_trials(experiment_dir):
+    meta = t.path.parent / 'meta_data.json'
+    if t.workload in workloads and meta.exists():
+      budget = json.loads(meta.read_text())['budget_sec']
+      factors.add(round(budget / workload_configs.facts(t.workload, rules).max_runtime_sec, 6))
+  if len(factors) != 1:
+    raise SystemExit(f'results_small: trials ran with different budget factors {factors}; '
+                     'score runs of one factor')
+  return factors.pop()
+
+
+def ratios(board, measure: str):
+  """submission x workload: median over studies divided by the baseline's (misses filled)."""
+  return 1.0 / board.workload_speedups[measure].speedup
+
+
+def geomean(values) -> float:
+  values = np.asarray(values, dtype=float)
+  values = values[np.isfinite(values)]
+  return float(np.exp(np.mean(np.log(values)))) if len(values) else math.nan
+
+
+def _cell(board, measure: str, submission: str, workload: str) -> str:
+  speedups = board.workload_speedups[measure]
   value = 1.0 / speedups.speedup.loc[submission, workload]
   if not math.isfinite(value):
     return '–'
+  medians = board.steps_to_target if measure == 'steps' else board.time_to_target
+  bound = '>=' if math.isinf(medians.loc[submission, workload]) else ''
   if speedups.low is None:
-    return f'{value:.2f}'
+    return f'{bound}{value:.2f}'
   low = 1.0 / speedups.high.loc[submission, workload]
   high = 1.0 / speedups.low.loc[submission, workload]
-  return f'{value:.2f} [{low:.2f}, {high:.2f}]'
+  return f'{bound}{value:.2f} [{low:.2f}, {high:.2f}]'
 
 
-def _table(board, measure: str) -> list[str]:
-  speedups = board.workload_speedups[measure]
-  workloads = list(speedups.speedup.columns)
+def ratio_table(board, measure: str) -> list[str]:
+  table = ratios(board, measure)
+  workloads = list(table.columns)
   lines = ['| submission | ' + ' | '.join(workloads) + ' | geometric mean |',
            '|---' * (len(workloads) + 2) + '|']
-  for submission in speedups.speedup.index:
-    if submission == board.reference:
+  for submission in table.index:
+    if submission == REFERENCE:
       continue
-    ratios = 1.0 / speedups.speedup.loc[submission].to_numpy(dtype=float)
-    mean = float(np.exp(np.mean(np.log(ratios[np.isfinite(ratios)])))) if np.isfinite(
-        ratios).any() else math.nan
     lines.append(f'| {submission} | ' + ' | '.join(
-        _ratio_cell(speedups, submission, w) for w in workloads) + f' | {mean:.2f} |')
+        _cell(board, measure, submission, w) for w in workloads)
+        + f' | {geomean(table.loc[submission]):.2f} |')
   return lines
 
 
-def _geomean_ratio(board, submission: str, measure: str = 'steps') -> float:
-  speedups = board.workload_speedups[measure].speedup
-  if submission not in speedups.index:
-    return math.nan
-  ratios = 1.0 / speedups.loc[submission].to_numpy(dtype=float)
-  ratios = ratios[np.isfinite(ratios)]
-  return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else math.nan
+def reference_table(boards, misses) -> list[str]:
+  """The baseline's own medians, and each submission's missed studies, per workload."""
+  steps, seconds = boards['steps'].steps_to_target, boards['time'].time_to_target
+  workloads = list(steps.columns)
+  fmt = lambda v, f: 'missed' if math.isinf(v) else f.format(v)  # noqa: E731
+  lines = ['| | ' + ' | '.join(workloads) + ' |', '|---' * (len(workloads) + 1) + '|',
+           f'| {REFERENCE}: steps to target | ' + ' | '.join(
+               fmt(steps.loc[REFERENCE, w], '{:,.0f}') for w in workloads) + ' |',
+           f'| {REFERENCE}: seconds to target | ' + ' | '.join(
+               fmt(seconds.loc[REFERENCE, w], '{:.1f}') for w in workloads) + ' |']
+  for submission in steps.index:
+    lines.append(f'| {submission}: studies missed | ' + ' | '.join(
+        str(misses[(submission, w)]) for w in workloads) + ' |')
+  return lines
 
 
-def _verdicts(board) -> list[str]:
-  lines = []
-  for claim, source, subs, expected in CLAIMS:
-    measured = {s: v for s in subs if not math.isnan(v := _geomean_ratio(board, s))}
-    other = _geomean_ratio(board, expected) if isinstance(expected, str) else 0.0
-    if not measured or math.isnan(other):
-      needed = ', '.join(subs + ((expected,) if isinstance(expected, str) else ()))
-      lines.append(f'- **{claim}** ({source}): not tested (the run needs {needed}).')
+def verdict(claim: Claim, table) -> str:
+  """One line: what the suite measured for `claim` and whether it agrees."""
+  present = [s for s in claim.subjects if s in table.index]
+  if len(present) < len(claim.subjects):
+    return (f'- **{claim.text}** ({claim.source}): not tested (the run needs '
+            f'{", ".join(claim.subjects)}).')
+  n = len(table.columns)
+  means = {s: geomean(table.loc[s]) for s in present}
+  faster = {s: int((table.loc[s] < 1.0).sum()) for s in present}
+  if claim.kind == 'ratio':
+    measured = '; '.join(f'{s} {means[s]:.2f} (faster than the baseline on {faster[s]} of '
+                         f'{n})' for s in present)
+    agrees = all(abs(v - claim.expected) <= TOLERANCE for v in means.values())
+    gap = ', '.join(f'{means[s] - claim.expected:+.2f}' for s in present)
+    result = (f'{measured}; claimed {claim.expected:.2f}, off by {gap}: '
+              + ('agrees' if agrees else 'does not reproduce at this scale'))
+  elif claim.kind == 'equal':
+    a, b = present
+    rel = means[a] / means[b]
+    wins = int((table.loc[a] < table.loc[b]).sum())
+    result = (f'{a} {means[a]:.2f} against {b} {means[b]:.2f} ({a} / {b} = {rel:.2f}; '
+              f'{a} faster on {wins} of {n}): '
+              + ('agrees' if abs(rel - 1.0) <= TOLERANCE else 'does not reproduce at this scale'))
+  elif claim.kind == 'beats':
+    a, b = present
+    wins = int((table.loc[a] < table.loc[b]).sum())
+    agrees = means[a] < means[b] and wins > n / 2
+    result = (f'{a} {means[a]:.2f} against {b} {means[b]:.2f} ({a} faster on {wins} of '
+              f'{n}): ' + ('agrees' if agrees else 'does not reproduce at this scale'))
+  elif claim.kind == 'slower':
+    slower = {s: n - int((table.loc[s] <= 1.0).sum()) for s in present}
+    agrees = all(slower[s] > n / 2 for s in present)
+    result = ('; '.join(f'{s} {means[s]:.2f}, slower than the baseline on {slower[s]} of {n}'
+                        for s in present) + ': '
+              + ('agrees' if agrees else 'does not reproduce at this scale'))
+  else:
+    raise ValueError(f'unknown claim kind {claim.kind!r}')
+  note = f' ({claim.note})' if claim.note else ''
+  return f'- **{claim.text}** ({claim.source}){note}: {result}.'
+
+
+def run_facts(experiment_dir: Path, workloads) -> tuple[str, float, int, str]:
+  """The machine (from the trials' meta data), the trials' summed wall time in hours, how
+  many trials that is, and the command that ran them."""
+  machines, commands, seconds, count = set(), set(), 0.0, 0
+  for t in scoring.find_trials(experiment_dir):
+    if t.workload not in workloads or not t.path.exists():
       continue
-    if isinstance(expected, str):
-      verdict = (f'{subs[0]} {measured[subs[0]]:.2f} against {expected} {other:.2f} of the '
-                 f'baseline\'s steps (geometric mean over workloads)')
-    else:
-      verdict = ', '.join(f'{s} {v:.2f}' for s, v in measured.items())
-      verdict += f' of the baseline\'s steps (geometric mean over workloads; claim: {expected:.2f})'
-    lines.append(f'- **{claim}** ({source}): {verdict}.')
-  return lines
+    meta = json.loads((t.path.parent / 'meta_data.json').read_text())
+    machines.add(f'{meta.get("device_kind", "?")} x{len(meta.get("devices", []))}, '
+                 f'{meta.get("platform", "?")}')
+    commands.add(' '.join(['avgperf'] + meta.get('command_line', [])[1:]))
+    rows = trial_files.EvalLog.load(t.path).rows
+    seconds += float(rows[-1]['total_duration']) if rows else 0.0
+    count += 1
+  return '; '.join(sorted(machines)), seconds / 3600, count, '; '.join(sorted(commands))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('experiment_dir')
+  parser.add_argument('experiment_dir', type=Path)
   parser.add_argument('--out', default='docs/results-small.md')
   parser.add_argument('--bootstrap', type=int, default=1000)
-  args = parser.parse_args()
+  args = parser.parse_args(argv)
   suite = suites.get('small')
-  present = {t.workload for t in scoring.find_trials(args.experiment_dir)}
-  workloads = tuple(w for w in suite.workloads if w in present)
-  boards = {}
-  for time_col in ('global_step', 'score'):
-    boards[time_col] = scoring.score_logs(
-        args.experiment_dir, rules=suite.rules, workloads=workloads, reference='baseline',
-        bootstrap=args.bootstrap, time_col=time_col,
-        num_studies=max(t.study for t in scoring.find_trials(args.experiment_dir)) + 1)
-  board = boards['global_step']
-  lines = ['# Does the harness reproduce the science? The `small` suite', '',
-           f'Made by `python scripts/results_small.py {args.experiment_dir}` from a run of '
-           f'{board.num_studies} studies on {len(workloads)} small workloads. Ratios are '
-           'medians over studies relative to the baseline (below 1: faster), with 95% '
-           'bootstrap intervals over studies; a miss counts as the step hint (or budget) + 1.',
-           '', '## Steps to target, relative to the baseline', '',
-           *_table(board, 'steps'), '', '## Time to target, relative to the baseline', '',
-           *_table(boards['score'], 'time'), '', '## The literature\'s claims', '',
-           *_verdicts(board), '']
+  done = finished_trials(args.experiment_dir)
+  if not done:
+    raise SystemExit(f'results_small: no finished trial under {args.experiment_dir}')
+  num_studies = max(s for studies in done.values() for s in studies) + 1
+  workloads, partial, submissions = complete_workloads(done, suite.workloads, num_studies)
+  if REFERENCE not in submissions or not workloads:
+    raise SystemExit(f'results_small: no workload on which {REFERENCE} and every other '
+                     f'submission finished {num_studies} studies')
+  factor = budget_factor(args.experiment_dir, workloads, suite.rules)
+  boards = {measure: scoring.score_logs(
+      args.experiment_dir, rules=suite.rules, workloads=workloads, reference=REFERENCE,
+      bootstrap=args.bootstrap, time_col=time_col, num_studies=num_studies,
+      budget_factor=factor) for measure, time_col in (('steps', 'global_step'),
+                                                      ('time', 'score'))}
+  misses = _misses(args.experiment_dir, submissions, workloads)
+  machine, hours, count, command = run_facts(args.experiment_dir, workloads)
+  left_out = [w for w in suite.workloads if w not in workloads]
+  lines = [
+      '# Does the harness reproduce the science? The `small` suite', '',
+      f'Made by `python scripts/results_small.py {args.experiment_dir.name}` from a run of '
+      f'{num_studies} studies of {len(submissions)} submissions on {len(workloads)} small '
+      f'workloads: {count} trials, {hours:.2f} hours of trial wall time on {machine}, with '
+      f'{factor:g}x the time budgets (`--budget_factor`). Each study runs one trial per '
+      "submission, at the first point of its search space (its published defaults): no "
+      'submission was tuned on these workloads.', '', f'The run: `{command}`.', '',
+      'Ratios are medians over studies relative to the baseline (below 1: faster), with 95% '
+      'bootstrap intervals over studies; a miss counts as the step hint (or budget) + 1, and '
+      '">=" marks a bound (the median study missed).', '']
+  if left_out:
+    lines += ['Not in this run: ' + ', '.join(
+        f'{w} ({partial[w]})' if w in partial else w for w in left_out) + '.', '']
+  lines += ['## The baseline, and misses', '', *reference_table(boards, misses), '',
+            '## Steps to target, relative to the baseline', '',
+            *ratio_table(boards['steps'], 'steps'), '',
+            '## Time to target, relative to the baseline', '',
+            *ratio_table(boards['time'], 'time'), '',
+            "## The literature's claims", '',
+            f'Measured by steps, as the claims are; "agrees" when a geometric mean over the '
+            f'workloads is within {TOLERANCE:.2f} of the claimed ratio (or of the other '
+            'submission\'s, for "about equal"), or when the claimed order holds in the '
+            'geometric mean and on most workloads.', '',
+            *(verdict(c, ratios(boards['steps'], 'steps')) for c in CLAIMS), '']
   Path(args.out).write_text('\n'.join(lines))
   print(f'wrote {args.out}')
+
+
+def _misses(experiment_dir: Path, submissions, workloads) -> dict[tuple[str, str], int]:
+  """(submission, workload) -> studies whose trial did not reach the target."""
+  out = collections.Counter()
+  for t in scoring.find_trials(experiment_dir):
+    if t.submission in submissions and t.workload in workloads:
+      out[(t.submission, t.workload)] += trial_files.read_status(t.path.parent) not in (
+          'reached_target',)
+  return {(s, w): out[(s, w)] for s in submissions for w in workloads}
 
 
 if __name__ == '__main__':
