@@ -89,6 +89,7 @@ def test_too_many_trials_for_fixed_points(capsys, tmp_path):
     ('--eval_every_steps=-5', 'eval_every_steps must be at least 1'),
     ('--study=-1', 'studies are numbered from 0'),
     ('--num_studies=0', 'studies are numbered from 0'),
+    ('--budget_factor=0', 'budget_factor must be positive'),
 ])
 def test_counts_out_of_range(capsys, tmp_path, flag, contains):
   _assert_usage_error(capsys, tmp_path, flag, f'--experiment_dir={tmp_path}/x', contains=contains)
