@@ -96,7 +96,7 @@ def complete_workloads(done, suite_workloads, num_studies: int
                        ) -> tuple[tuple[str, ...], dict[str, str], tuple[str, ...]]:
   """The workloads every submission finished in every study, in the suite's order; the
   others with what they lack; the submissions."""
-  submissions = tuple(sorted({s for s, _ in done}, key=lambda s: (s != REFERENCE, s)))
+  submissions = tuple(in_suite_order({s for s, _ in done}))
   complete, partial = [], {}
   for w in suite_workloads:
     counts = [len(done.get((s, w), ())) for s in submissions]
@@ -119,6 +119,12 @@ def budget_factor(experiment_dir: Path, workloads, rules: str) -> float:
     raise SystemExit(f'results_small: trials ran with different budget factors {factors}; '
                      'score runs of one factor')
   return factors.pop()
+
+
+def in_suite_order(submissions) -> list[str]:
+  """`submissions` in the order the small suite lists them (others after, by name)."""
+  order = suites.get('small').submissions
+  return sorted(submissions, key=lambda s: (order.index(s) if s in order else len(order), s))
 
 
 def ratios(board, measure: str):
@@ -151,7 +157,7 @@ def ratio_table(board, measure: str) -> list[str]:
   workloads = list(table.columns)
   lines = ['| submission | ' + ' | '.join(workloads) + ' | geometric mean |',
            '|---' * (len(workloads) + 2) + '|']
-  for submission in table.index:
+  for submission in in_suite_order(table.index):
     if submission == REFERENCE:
       continue
     lines.append(f'| {submission} | ' + ' | '.join(
@@ -166,11 +172,11 @@ def reference_table(boards, misses) -> list[str]:
   workloads = list(steps.columns)
   fmt = lambda v, f: 'missed' if math.isinf(v) else f.format(v)  # noqa: E731
   lines = ['| | ' + ' | '.join(workloads) + ' |', '|---' * (len(workloads) + 1) + '|',
-           f'| {REFERENCE}: steps to target | ' + ' | '.join(
+           f'| {REFERENCE}: median steps to target | ' + ' | '.join(
                fmt(steps.loc[REFERENCE, w], '{:,.0f}') for w in workloads) + ' |',
-           f'| {REFERENCE}: seconds to target | ' + ' | '.join(
+           f'| {REFERENCE}: median seconds to target | ' + ' | '.join(
                fmt(seconds.loc[REFERENCE, w], '{:.1f}') for w in workloads) + ' |']
-  for submission in steps.index:
+  for submission in in_suite_order(steps.index):
     lines.append(f'| {submission}: studies missed | ' + ' | '.join(
         str(misses[(submission, w)]) for w in workloads) + ' |')
   return lines
@@ -225,7 +231,7 @@ def run_facts(experiment_dir: Path, workloads) -> tuple[str, float, int, str]:
     if t.workload not in workloads or not t.path.exists():
       continue
     meta = json.loads((t.path.parent / 'meta_data.json').read_text())
-    machines.add(f'{meta.get("device_kind", "?")} x{len(meta.get("devices", []))}, '
+    machines.add(f'{len(meta.get("devices", []))} {meta.get("device_kind", "?")} device(s), '
                  f'{meta.get("platform", "?")}')
     commands.add(' '.join(['avgperf'] + meta.get('command_line', [])[1:]))
     rows = trial_files.EvalLog.load(t.path).rows
@@ -255,12 +261,12 @@ def main(argv: list[str] | None = None) -> None:
       bootstrap=args.bootstrap, time_col=time_col, num_studies=num_studies,
       budget_factor=factor) for measure, time_col in (('steps', 'global_step'),
                                                       ('time', 'score'))}
-  misses = _misses(args.experiment_dir, submissions, workloads)
+  misses = _misses(args.experiment_dir, submissions, workloads, suite.rules)
   machine, hours, count, command = run_facts(args.experiment_dir, workloads)
   left_out = [w for w in suite.workloads if w not in workloads]
   lines = [
       '# Does the harness reproduce the science? The `small` suite', '',
-      f'Made by `python scripts/results_small.py {args.experiment_dir.name}` from a run of '
+      f'Made by `python scripts/results_small.py <experiment_dir>` from a run of '
       f'{num_studies} studies of {len(submissions)} submissions on {len(workloads)} small '
       f'workloads: {count} trials, {hours:.2f} hours of trial wall time on {machine}, with '
       f'{factor:g}x the time budgets (`--budget_factor`). Each study runs one trial per '
@@ -287,13 +293,20 @@ def main(argv: list[str] | None = None) -> None:
   print(f'wrote {args.out}')
 
 
-def _misses(experiment_dir: Path, submissions, workloads) -> dict[tuple[str, str], int]:
-  """(submission, workload) -> studies whose trial did not reach the target."""
+def _misses(experiment_dir: Path, submissions, workloads, rules: str
+            ) -> dict[tuple[str, str], int]:
+  """(submission, workload) -> studies whose trial had no eval at the target within its
+  budget (the trial's own, from its meta data)."""
   out = collections.Counter()
   for t in scoring.find_trials(experiment_dir):
-    if t.submission in submissions and t.workload in workloads:
-      out[(t.submission, t.workload)] += trial_files.read_status(t.path.parent) not in (
-          'reached_target',)
+    if t.submission not in submissions or t.workload not in workloads or not t.path.exists():
+      continue
+    facts = workload_configs.facts(t.workload, rules)
+    budget = json.loads((t.path.parent / 'meta_data.json').read_text())['budget_sec']
+    name = trial_files.column('validation', facts.metric)
+    out[(t.submission, t.workload)] += not any(
+        trial_files.reached(row.get(name), facts.validation_target, facts.mode)
+        and float(row['score']) <= budget for row in trial_files.EvalLog.load(t.path).rows)
   return {(s, w): out[(s, w)] for s in submissions for w in workloads}
 
 
