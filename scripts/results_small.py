@@ -232,7 +232,9 @@ def run_facts(experiment_dir: Path, workloads) -> tuple[str, float, int, str]:
     meta = json.loads((t.path.parent / 'meta_data.json').read_text())
     machines.add(f'{len(meta.get("devices", []))} {meta.get("device_kind", "?")} device(s), '
                  f'{meta.get("platform", "?")}')
-    commands.add(' '.join(['avgperf'] + meta.get('command_line', [])[1:]))
+    commands.add(' '.join(['avgperf'] + [  # the folder as the reader names it
+        '--experiment_dir=<experiment_dir>' if a.startswith('--experiment_dir=') else a
+        for a in meta.get('command_line', [])[1:]]))
     rows = trial_files.EvalLog.load(t.path).rows
     seconds += float(rows[-1]['total_duration']) if rows else 0.0
     count += 1
