@@ -72,8 +72,6 @@ def make_run(suite_name: str, experiment_dir: str | os.PathLike,
   if unknown:
     raise UsageError(f'suite {suite.name} has no workload {", ".join(unknown)}; its '
                      f'workloads: {", ".join(suite.workloads)}')
-  if not budget_factor > 0:
-    raise UsageError(f'budget_factor must be positive, got {budget_factor}')
   return SuiteRun(suite, Path(experiment_dir), tuple(submissions or suite.submissions),
                   num_studies or suite.num_studies, data_dir, rng_seed, max_global_steps,
                   eval_every_steps, tuple(dict.fromkeys(workloads or suite.workloads)),

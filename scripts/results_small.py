@@ -33,6 +33,7 @@ import scoring  # pylint: disable=g-import-not-at-top
 from avgperf import trial_files  # pylint: disable=g-import-not-at-top
 from configs import suites  # pylint: disable=g-import-not-at-top
 from configs import workloads as workload_configs  # pylint: disable=g-import-not-at-top
+from scoring import time_to_target  # pylint: disable=g-import-not-at-top
 
 REFERENCE = 'baseline'
 # How far a geometric-mean ratio may be from a claimed one (or two from each other) and
@@ -297,17 +298,20 @@ def main(argv: list[str] | None = None) -> None:
 def _misses(experiment_dir: Path, submissions, workloads, rules: str
             ) -> dict[tuple[str, str], int]:
   """(submission, workload) -> studies whose trial had no eval at the target within its
-  budget (the trial's own, from its meta data)."""
+  budget (the trial's own, from its meta data), by scoring's rule."""
   out = collections.Counter()
   for t in scoring.find_trials(experiment_dir):
     if t.submission not in submissions or t.workload not in workloads or not t.path.exists():
       continue
     facts = workload_configs.facts(t.workload, rules)
     budget = json.loads((t.path.parent / 'meta_data.json').read_text())['budget_sec']
-    name = trial_files.column('validation', facts.metric)
-    out[(t.submission, t.workload)] += not any(
-        trial_files.reached(row.get(name), facts.validation_target, facts.mode)
-        and float(row['score']) <= budget for row in trial_files.EvalLog.load(t.path).rows)
+    rows = trial_files.EvalLog.load(t.path).rows
+    column = lambda name: np.array([float(r.get(name, np.nan)) for r in rows])  # noqa: E731
+    reached = time_to_target.trial_reached(
+        column('score'), column('global_step'),
+        column(trial_files.column('validation', facts.metric)), facts.validation_target,
+        facts.mode, budget)
+    out[(t.submission, t.workload)] += reached == time_to_target.NEVER
   return {(s, w): out[(s, w)] for s in submissions for w in workloads}
 
 
